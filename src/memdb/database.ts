@@ -1,0 +1,165 @@
+/**
+ * SQLite persistence with C's schema and statements (memdb.md §2, §4).
+ *
+ * | here                 | C (database.c)                              |
+ * |----------------------|---------------------------------------------|
+ * | Database.open        | bdb_create + sql_create_db + prepare         |
+ * | Database.rows        | stmt_load_all                               |
+ * | Database.writeChange | bdb_backend_write (one transaction)         |
+ * | Database.transaction | BEGIN / COMMIT / ROLLBACK around a commit   |
+ */
+import { chmodSync, existsSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+
+export const VERSION_FILENAME = '__version__';
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS tree (
+  inode INTEGER PRIMARY KEY NOT NULL,
+  parent INTEGER NOT NULL CHECK(typeof(parent)=='integer'),
+  version INTEGER NOT NULL CHECK(typeof(version)=='integer'),
+  writer INTEGER NOT NULL CHECK(typeof(writer)=='integer'),
+  mtime INTEGER NOT NULL CHECK(typeof(mtime)=='integer'),
+  type INTEGER NOT NULL CHECK(typeof(type)=='integer'),
+  name TEXT NOT NULL,
+  data BLOB);`;
+
+/** A row as stored. `name` is the raw bytes of the TEXT column (null if NULL). */
+export interface Row {
+  readonly inode: number;
+  readonly parent: number;
+  readonly version: number;
+  readonly writer: number;
+  readonly mtime: number;
+  readonly type: number;
+  readonly name: Buffer | null;
+  readonly data: Buffer | null;
+}
+
+/** What one row write stores: data null → NULL, a 0-length Buffer → X''. */
+export interface RowWrite {
+  readonly inode: number;
+  readonly parent: number;
+  readonly version: number;
+  readonly writer: number;
+  readonly mtime: number;
+  readonly type: number;
+  /** Byte string. */
+  readonly name: string;
+  readonly data: Buffer | null;
+}
+
+export interface RootValues {
+  readonly version: number;
+  readonly writer: number;
+  readonly mtime: number;
+}
+
+export class DatabaseError extends Error {}
+
+export class Database {
+  private readonly db: BetterSqlite3.Database;
+  private readonly loadAll: BetterSqlite3.Statement;
+  private readonly replace: BetterSqlite3.Statement | null;
+  private readonly remove: BetterSqlite3.Statement | null;
+  readonly file: string;
+  readonly readonly: boolean;
+  /** True when the file did not exist before this open (C imports corosync.conf then). */
+  readonly created: boolean;
+
+  private constructor(file: string, readonly: boolean) {
+    this.file = file;
+    this.readonly = readonly;
+    this.created = !readonly && !existsSync(file);
+    try {
+      this.db = new BetterSqlite3(file, { readonly, fileMustExist: readonly, timeout: 10_000 });
+    } catch (err) {
+      throw new DatabaseError(`cannot open database ${file}: ${(err as Error).message}`);
+    }
+    try {
+      if (!readonly) {
+        chmodSync(file, 0o600);
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = NORMAL');
+        this.db.exec(SCHEMA);
+      }
+      // Names are read as raw bytes so that any byte sequence round-trips.
+      this.loadAll = this.db.prepare(
+        'SELECT inode, parent, version, writer, mtime, type, CAST(name AS BLOB) AS name, data FROM tree;',
+      );
+      this.replace = readonly
+        ? null
+        : this.db.prepare(
+            'REPLACE INTO tree (inode, parent, version, writer, mtime, type, name, data) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?);',
+          );
+      this.remove = readonly ? null : this.db.prepare('DELETE FROM tree WHERE inode = ?;');
+    } catch (err) {
+      this.db.close();
+      throw new DatabaseError(`${file} is not a pmxcfs database: ${(err as Error).message}`);
+    }
+  }
+
+  static open(file: string, options: { readonly?: boolean } = {}): Database {
+    return new Database(file, options.readonly === true);
+  }
+
+  *rows(): Generator<Row> {
+    for (const r of this.loadAll.iterate() as Iterable<Record<string, unknown>>) {
+      yield {
+        inode: Number(r['inode']),
+        parent: Number(r['parent']),
+        version: Number(r['version']),
+        writer: Number(r['writer']),
+        mtime: Number(r['mtime']),
+        type: Number(r['type']),
+        name: (r['name'] as Buffer | null) ?? null,
+        data: (r['data'] as Buffer | null) ?? null,
+      };
+    }
+  }
+
+  /** Column names and types of `tree`, for `db check`. */
+  schema(): { name: string; type: string }[] {
+    return this.db.pragma('table_info(tree)') as { name: string; type: string }[];
+  }
+
+  private writable(): { replace: BetterSqlite3.Statement; remove: BetterSqlite3.Statement } {
+    if (this.replace === null || this.remove === null) throw new DatabaseError(`${this.file} is open read-only`);
+    return { replace: this.replace, remove: this.remove };
+  }
+
+  writeRow(row: RowWrite): void {
+    const { replace } = this.writable();
+    const info = replace.run(row.inode, row.parent, row.version, row.writer, row.mtime, row.type, Buffer.from(row.name, 'latin1'), row.data);
+    if (info.changes !== 1) throw new DatabaseError(`writing inode ${row.inode} changed ${info.changes} rows`);
+  }
+
+  deleteRow(inode: number): void {
+    this.writable().remove.run(inode);
+  }
+
+  /** The `__version__` row as bdb_backend_write stores it: type 8, data NULL. */
+  writeRoot(root: RootValues): void {
+    this.writeRow({ inode: 0, parent: 0, version: root.version, writer: root.writer, mtime: root.mtime, type: 8, name: VERSION_FILENAME, data: null });
+  }
+
+  /**
+   * bdb_backend_write: one transaction with an optional deleted row, an optional
+   * entry row and always the `__version__` row.
+   */
+  writeChange(change: { deleteInode?: number; entry?: RowWrite; root: RootValues }): void {
+    this.transaction(() => {
+      if (change.deleteInode !== undefined && change.deleteInode !== 0) this.deleteRow(change.deleteInode);
+      if (change.entry !== undefined) this.writeRow(change.entry);
+      this.writeRoot(change.root);
+    });
+  }
+
+  /** Run fn inside BEGIN/COMMIT; any throw rolls back and propagates. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

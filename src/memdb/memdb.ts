@@ -1,0 +1,546 @@
+/**
+ * The memdb: the in-memory tree persisted in SQLite (memdb.md). Every operation has
+ * C's checks in C's order and returns C's result (>= 0 or −errno). Writer and mtime
+ * always come from the caller (the replicated message), never from the local clock;
+ * the clock is used only for the lock cache, as in C.
+ *
+ * Unlike C, each change is written to SQLite first and applied to memory only after
+ * the commit succeeded, so a database failure never leaves memory ahead of disk.
+ *
+ * | here                 | C (memdb.c / database.c)                     |
+ * |----------------------|----------------------------------------------|
+ * | Memdb.open           | memdb_open + bdb_backend_open               |
+ * | lookup               | memdb_lookup_path                           |
+ * | create / write       | memdb_create / memdb_write (memdb_pwrite)   |
+ * | mkdir                | memdb_mkdir                                 |
+ * | delete               | memdb_delete                                |
+ * | rename               | memdb_rename                                |
+ * | mtime                | memdb_mtime                                 |
+ * | read/readdir/getattr | memdb_read / memdb_readdir / memdb_getattr   |
+ * | statfs               | memdb_statfs                                |
+ * | lockExpired          | memdb_lock_expired                          |
+ * | updateLocks          | memdb_update_locks                          |
+ * | recreateVmlist       | memdb_recreate_vmlist                       |
+ * | encodeIndex          | memdb_encode_index                          |
+ * | checksum             | memdb_compute_checksum                      |
+ * | commitUpdate         | database.c: bdb_backend_commit_update       |
+ */
+import { DT_DIR, DT_REG, type EntryFields } from '../wire/entry.js';
+import { databaseChecksum, entryCsum } from '../wire/hash.js';
+import { encodeIndex, indexEquals, type MemdbIndex } from '../wire/memdb-index.js';
+import { type Clock, type Log, silentLog, systemClock } from '../util/log.js';
+import { assert } from '../util/assert.js';
+import { Database, DatabaseError, type RowWrite, VERSION_FILENAME } from './database.js';
+import { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTDIR, ENOTEMPTY } from './errno.js';
+import { LoadError, loadTree } from './load.js';
+import { isForbiddenName, pathComponents, pathIsLockdir, splitPath } from './path.js';
+import { digestOf, makeEntry, makeRoot, type TreeEntry } from './tree.js';
+import { pathVmConfig, validNodename, type VmInfo, VmList, vmTypeOfSubdir, nameIsVmConfig } from './vmlist.js';
+
+/** memdb.c: MEMDB_MAX_FILE_SIZE — the only size limit C enforces on the replicated path. */
+export const MAX_FILE_SIZE = 1024 * 1024;
+/** memdb.c: CFS_LOCK_TIMEOUT. */
+export const LOCK_TIMEOUT = 120;
+/** Reported by statfs only (memdb.md §7.9); not enforced, as in C. */
+export const STATFS_BLOCKS = 32768;
+export const STATFS_FILES = 262144;
+export const STATFS_BSIZE = 4096;
+export const STATFS_NAMEMAX = 256;
+
+export interface LockInfo {
+  readonly path: string;
+  ltime: number;
+  csum: Buffer;
+}
+
+export interface Statfs {
+  readonly bsize: number;
+  readonly blocks: number;
+  readonly bfree: number;
+  readonly bavail: number;
+  readonly files: number;
+  readonly ffree: number;
+  readonly namemax: number;
+}
+
+export interface MemdbOptions {
+  readonly now?: Clock;
+  readonly log?: Log;
+}
+
+export class MemdbOpenError extends Error {}
+
+export class Memdb {
+  root: TreeEntry;
+  index: Map<number, TreeEntry>;
+  /** Sticky: once set every change returns −EIO until the daemon restarts (memdb.md §11). */
+  errors = false;
+  locks = new Map<string, LockInfo>();
+  readonly vmlist = new VmList();
+  readonly db: Database;
+  private readonly now: Clock;
+  private readonly log: Log;
+
+  private constructor(db: Database, root: TreeEntry, index: Map<number, TreeEntry>, options: MemdbOptions) {
+    this.db = db;
+    this.root = root;
+    this.index = index;
+    this.now = options.now ?? systemClock;
+    this.log = options.log ?? silentLog;
+  }
+
+  /** memdb_open: open or create the database read-write and load it. */
+  static open(file: string, options: MemdbOptions = {}): Memdb {
+    return Memdb.openWith(Database.open(file), options, true);
+  }
+
+  /** Load a database for inspection; the file is opened read-only and never changed. */
+  static openReadonly(file: string, options: MemdbOptions = {}): Memdb {
+    return Memdb.openWith(Database.open(file, { readonly: true }), options, false);
+  }
+
+  private static openWith(db: Database, options: MemdbOptions, initialize: boolean): Memdb {
+    let memdb: Memdb;
+    try {
+      const { root, index } = loadTree(db.rows());
+      memdb = new Memdb(db, root, index, options);
+      if (initialize && root.version === 0) {
+        // A new file: C gives it version 1, writer 0, mtime now.
+        const fresh = { version: 1, writer: 0, mtime: memdb.now() };
+        db.writeRoot(fresh);
+        memdb.root = makeRoot(fresh.version, fresh.writer, fresh.mtime, root.children!);
+        memdb.index.set(0, memdb.root);
+      }
+    } catch (err) {
+      db.close();
+      if (err instanceof LoadError || err instanceof DatabaseError) throw new MemdbOpenError(`unable to load database ${db.file}: ${err.message}`);
+      throw err;
+    }
+    if (!memdb.recreateVmlist()) {
+      db.close();
+      throw new MemdbOpenError(`unable to load database ${db.file}: detected duplicate VMID or invalid VM directory`);
+    }
+    memdb.updateLocks();
+    return memdb;
+  }
+
+  get created(): boolean {
+    return this.db.created;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- lookup ---------------------------------------------------------------
+
+  /** memdb_lookup_path: the entry (or null) and the last directory searched. */
+  lookup(path: string): { entry: TreeEntry | null; parent: TreeEntry | null } {
+    const parts = pathComponents(path);
+    if (parts === 'root') return { entry: this.root, parent: null };
+    let cur: TreeEntry | null = this.root;
+    let parent: TreeEntry | null = null;
+    for (const name of parts) {
+      parent = cur!;
+      // Looking up below a file fails (C: g_return_val_if_fail on DT_DIR).
+      cur = parent.children === null ? null : (parent.children.get(name) ?? null);
+      if (cur === null) break;
+    }
+    return { entry: cur, parent };
+  }
+
+  /** The directory named by `dirname`, or the errno C returns for it. */
+  private lookupDir(dirname: string): TreeEntry | number {
+    const dir = this.lookup(dirname).entry;
+    if (dir === null) return -ENOENT;
+    if (dir.type !== DT_DIR) return -ENOTDIR;
+    return dir;
+  }
+
+  // ---- persistence helpers --------------------------------------------------
+
+  /** Write a change to SQLite; on failure set the errors flag (memdb.md §11). */
+  private persist(change: { deleteInode?: number; entry?: RowWrite; root: { version: number; writer: number; mtime: number } }): boolean {
+    try {
+      this.db.writeChange(change);
+      return true;
+    } catch (err) {
+      this.errors = true;
+      this.log.error({ err: (err as Error).message }, 'database write failed - memdb is now read-only until restart');
+      return false;
+    }
+  }
+
+  private setRoot(version: number, writer: number, mtime: number): void {
+    this.root = makeRoot(version, writer, mtime, this.root.children!);
+    this.index.set(0, this.root);
+  }
+
+  /** Put an entry object in place of its predecessor (same inode) in parent and index. */
+  private place(parent: TreeEntry, entry: TreeEntry): void {
+    parent.children!.set(entry.name, entry);
+    this.index.set(entry.inode, entry);
+  }
+
+  private unlinkFromMemory(parent: TreeEntry, entry: TreeEntry): void {
+    assert(parent.inode === entry.parent, `entry ${entry.inode} is not a child of ${parent.inode}`);
+    parent.children!.delete(entry.name);
+    this.index.delete(entry.inode);
+  }
+
+  // ---- operations -----------------------------------------------------------
+
+  create(path: string, writer: number, mtime: number): number {
+    return this.pwrite(path, writer, mtime, null, 0, false, true);
+  }
+
+  /** memdb_write: `data` null with truncate is a truncate to `offset` bytes. */
+  write(path: string, writer: number, mtime: number, data: Buffer | null, offset: number, truncate: boolean): number {
+    return this.pwrite(path, writer, mtime, data, offset, truncate, false);
+  }
+
+  private pwrite(path: string, writer: number, mtime: number, data: Buffer | null, offset: number, truncate: boolean, create: boolean): number {
+    if (this.errors) return -EIO;
+    const count = data === null ? 0 : data.length;
+    if (offset + count > MAX_FILE_SIZE) return -EFBIG;
+    const { dirname, basename } = splitPath(path);
+    const parent = this.lookupDir(dirname);
+    if (typeof parent === 'number') return parent;
+    if (isForbiddenName(basename)) return -EACCES;
+    const vm = pathVmConfig(path);
+    if (vm !== null && this.vmlist.differentExists(vm)) return -EEXIST;
+    const old = parent.children!.get(basename) ?? null;
+    if (old !== null) {
+      if (old.type !== DT_REG) return -ENOTDIR;
+      if (create) return -EEXIST;
+    } else if (!create) {
+      return -ENOENT;
+    }
+
+    const version = this.root.version + 1;
+    let size = offset + count;
+    let content: Buffer | null = null;
+    if (old !== null && old.data !== null) {
+      if (size > old.size) {
+        content = Buffer.alloc(size);
+        old.data.copy(content, 0, 0, old.size);
+      } else {
+        if (!truncate) size = old.size;
+        content = Buffer.alloc(size);
+        old.data.copy(content, 0, 0, size);
+      }
+      if (count > 0) data!.copy(content, offset);
+    } else if (count > 0) {
+      content = Buffer.alloc(size);
+      data!.copy(content, offset);
+    }
+    // g_malloc0(0) is NULL in C: an empty file has no buffer. A count-0 write on a
+    // file without buffer keeps size = offset with no data (memdb.md pitfall 2).
+    if (content !== null && content.length === 0) content = null;
+
+    const entry = makeEntry({ inode: old?.inode ?? version, parent: parent.inode, version, writer, mtime, size, type: DT_REG, name: basename, data: content });
+    if (!this.persist({ entry: fileRow(entry), root: { version, writer, mtime } })) return -EIO;
+    this.place(parent, entry);
+    this.setRoot(version, writer, mtime);
+    if (vm !== null) this.vmlist.register(vm);
+    return count;
+  }
+
+  mkdir(path: string, writer: number, mtime: number): number {
+    if (this.errors) return -EIO;
+    const { dirname, basename } = splitPath(path);
+    const parent = this.lookupDir(dirname);
+    if (typeof parent === 'number') return parent;
+    if (isForbiddenName(basename)) return -EACCES;
+    if (parent.children!.has(basename)) return -EEXIST;
+    const version = this.root.version + 1;
+    const entry = makeEntry({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null });
+    if (!this.persist({ entry: { ...entry, data: null }, root: { version, writer, mtime } })) return -EIO;
+    this.place(parent, entry);
+    this.setRoot(version, writer, mtime);
+    if (dirname === 'priv/lock') {
+      this.locks.delete(path);
+      this.lockExpired(path, entryCsum(entry));
+    }
+    return 0;
+  }
+
+  delete(path: string, writer: number, mtime: number): number {
+    if (this.errors) return -EIO;
+    const { entry, parent } = this.lookup(path);
+    if (entry === null) return -ENOENT;
+    if (parent === null) return -EACCES;
+    if (entry.type === DT_DIR) {
+      if (entry.children!.size > 0) return -ENOTEMPTY;
+      this.locks.delete(path);
+    }
+    const version = this.root.version + 1;
+    if (!this.persist({ deleteInode: entry.inode, root: { version, writer, mtime } })) return -EIO;
+    this.unlinkFromMemory(parent, entry);
+    this.setRoot(version, writer, mtime);
+    const vm = pathVmConfig(path);
+    if (vm !== null) this.vmlist.remove(vm.vmid);
+    return 0;
+  }
+
+  rename(from: string, to: string, writer: number, mtime: number): number {
+    if (this.errors) return -EIO;
+    const { entry: source, parent: sourceParent } = this.lookup(from);
+    if (source === null) return -ENOENT;
+    if (sourceParent === null) return -EACCES;
+    const fromVm = pathVmConfig(from);
+    let toVm: VmInfo | null = null;
+    if (source.type === DT_REG) {
+      toVm = pathVmConfig(to);
+      if (toVm !== null && this.vmlist.differentExists(toVm) && !(fromVm !== null && fromVm.vmid === toVm.vmid)) return -EEXIST;
+    }
+    if (source.type === DT_DIR && pathIsLockdir(from)) return -EACCES;
+
+    let target: TreeEntry;
+    let name: string;
+    let deleteInode = 0;
+    const existing = this.lookup(to);
+    if (existing.entry !== null) {
+      const victim = existing.entry;
+      // Renaming an entry onto itself is a use-after-free in C (memdb.md pitfall 4);
+      // refuse it deterministically instead. The kernel never sends it.
+      if (victim === source) return -EINVAL;
+      if (existing.parent === null) return -EACCES;
+      if (victim.type === DT_DIR && victim.children!.size > 0) return -ENOTEMPTY;
+      // C unlinks the target from memory here, before the last check below, so a
+      // failing rename of a non-empty directory still drops it from memory (pitfall 3).
+      this.unlinkFromMemory(existing.parent, victim);
+      name = victim.name;
+      deleteInode = victim.inode;
+      target = existing.parent;
+    } else {
+      const split = splitPath(to);
+      const dir = this.lookupDir(split.dirname);
+      if (typeof dir === 'number') return dir;
+      target = dir;
+      name = split.basename;
+    }
+    if (source.type === DT_DIR && source.children!.size > 0) return -ENOTEMPTY;
+    // Moving a directory into itself detaches it and reads freed memory in C
+    // (pitfall 5); refuse it. Only reachable with an empty directory.
+    if (target === source) return -EINVAL;
+
+    const version = this.root.version + 1;
+    const moved = makeEntry(
+      { inode: source.inode, parent: target.inode, version, writer, mtime, size: source.size, type: source.type, name, data: source.data },
+      source.children,
+    );
+    if (!this.persist({ deleteInode, entry: touchedRow(moved), root: { version, writer, mtime } })) return -EIO;
+    this.unlinkFromMemory(sourceParent, source);
+    this.place(target, moved);
+    this.setRoot(version, writer, mtime);
+    if (moved.type === DT_REG) {
+      if (fromVm !== null) this.vmlist.remove(fromVm.vmid);
+      if (toVm !== null) this.vmlist.register(toVm);
+    }
+    return 0;
+  }
+
+  mtime(path: string, writer: number, mtime: number): number {
+    if (this.errors) return -EIO;
+    const { dirname, basename } = splitPath(path);
+    const parent = this.lookupDir(dirname);
+    if (typeof parent === 'number') return parent;
+    if (isForbiddenName(basename)) return -EACCES;
+    const old = parent.children!.get(basename);
+    if (old === undefined) return -ENOENT;
+    const isLock = dirname === 'priv/lock' && old.type === DT_DIR;
+    // utime(lock, 0) means "unlock"; a lock's mtime moves only forward, by its writer.
+    if (isLock && (mtime < old.mtime || old.writer !== writer)) return -EACCES;
+    const version = this.root.version + 1;
+    const entry = makeEntry({ ...old, version, writer, mtime }, old.children);
+    if (!this.persist({ entry: touchedRow(entry), root: { version, writer, mtime } })) return -EIO;
+    this.place(parent, entry);
+    this.setRoot(version, writer, mtime);
+    if (isLock) {
+      this.locks.delete(path);
+      this.lockExpired(path, entryCsum(entry));
+    }
+    return 0;
+  }
+
+  /** memdb_read: the file's bytes, or −ENOENT for a missing path or a directory. */
+  read(path: string): Buffer | number {
+    const { entry } = this.lookup(path);
+    if (entry === null || entry.type !== DT_REG) return -ENOENT;
+    return entry.data ?? Buffer.alloc(0);
+  }
+
+  /** memdb_readdir: the children (hash order in C; insertion order here), or [] if not a directory. */
+  readdir(path: string): TreeEntry[] {
+    const { entry } = this.lookup(path);
+    if (entry === null || entry.type !== DT_DIR) return [];
+    return [...entry.children!.values()];
+  }
+
+  getattr(path: string): TreeEntry | null {
+    return this.lookup(path).entry;
+  }
+
+  statfs(): Statfs {
+    let size = 0;
+    for (const e of this.index.values()) size += e.size;
+    const used = Math.ceil(size / STATFS_BSIZE);
+    // C computes these unsigned; clamp instead of wrapping when the data exceeds them.
+    const bfree = Math.max(0, STATFS_BLOCKS - used);
+    return {
+      bsize: STATFS_BSIZE,
+      blocks: STATFS_BLOCKS,
+      bfree,
+      bavail: bfree,
+      files: STATFS_FILES,
+      ffree: Math.max(0, STATFS_FILES - this.index.size),
+      namemax: STATFS_NAMEMAX,
+    };
+  }
+
+  // ---- locks ----------------------------------------------------------------
+
+  /** memdb_lock_expired: also creates or resets the cache entry, as C does. */
+  lockExpired(path: string, csum: Buffer): boolean {
+    const now = this.now();
+    const li = this.locks.get(path);
+    if (li === undefined) {
+      this.locks.set(path, { path, ltime: now, csum: Buffer.from(csum) });
+      return false;
+    }
+    if (!li.csum.equals(csum)) {
+      li.ltime = now;
+      li.csum = Buffer.from(csum);
+      this.log.warn({ path }, 'wrong lock csum - reset timeout');
+      return false;
+    }
+    return now > li.ltime && now - li.ltime > LOCK_TIMEOUT;
+  }
+
+  /** memdb_update_locks: rebuild from priv/lock; every timer restarts at now (C's lookup never hits). */
+  updateLocks(): void {
+    const { entry } = this.lookup('priv/lock');
+    if (entry === null || entry.type !== DT_DIR) return;
+    const now = this.now();
+    const locks = new Map<string, LockInfo>();
+    for (const child of entry.children!.values()) {
+      if (child.type !== DT_DIR) continue;
+      const path = `priv/lock/${child.name}`;
+      locks.set(path, { path, ltime: now, csum: entryCsum(child) });
+    }
+    this.locks = locks;
+  }
+
+  // ---- VM list --------------------------------------------------------------
+
+  /** memdb_recreate_vmlist: false on a duplicate VMID or a VM directory that is a file. */
+  recreateVmlist(): boolean {
+    const { entry: nodes } = this.lookup('nodes');
+    if (nodes === null || nodes.type !== DT_DIR) return true;
+    const list = new Map<number, VmInfo>();
+    let ok = true;
+    for (const node of nodes.children!.values()) {
+      if (node.type !== DT_DIR || !validNodename(node.name)) continue;
+      for (const sub of ['qemu-server', 'openvz', 'lxc']) {
+        const dir = node.children!.get(sub);
+        if (dir === undefined) continue;
+        if (dir.type !== DT_DIR) {
+          ok = false;
+          continue;
+        }
+        const type = vmTypeOfSubdir(sub)!;
+        for (const file of dir.children!.values()) {
+          if (file.type !== DT_REG) continue;
+          const vmid = nameIsVmConfig(file.name);
+          if (vmid === null) continue;
+          if (list.has(vmid)) {
+            this.log.error({ vmid, node: node.name }, 'detected duplicate VMID');
+            ok = false;
+            continue;
+          }
+          list.set(vmid, { vmid, type, node: node.name });
+        }
+      }
+    }
+    this.vmlist.replaceAll(list.values());
+    return ok;
+  }
+
+  // ---- index, checksum, sync ------------------------------------------------
+
+  /** All entries sorted by inode (unsigned compare; inodes are non-negative numbers). */
+  sortedEntries(): TreeEntry[] {
+    return [...this.index.values()].sort((a, b) => a.inode - b.inode);
+  }
+
+  encodeIndex(): Buffer {
+    return encodeTreeIndex(this.root, this.sortedEntries());
+  }
+
+  checksum(): Buffer {
+    return databaseChecksum(this.sortedEntries());
+  }
+
+  /**
+   * bdb_backend_commit_update: delete what the leader lacks, write every received
+   * entry, reload from the database inside the transaction and require the new
+   * index to equal the leader's byte for byte; all or nothing. On failure the
+   * errors flag is set and memory is untouched.
+   */
+  commitUpdate(master: MemdbIndex, local: MemdbIndex, updates: readonly EntryFields[]): boolean {
+    let loaded: { root: TreeEntry; index: Map<number, TreeEntry> };
+    try {
+      loaded = this.db.transaction(() => {
+        const keep = new Set(master.entries.map((e) => e.inode));
+        for (const e of local.entries) if (!keep.has(e.inode)) this.db.deleteRow(e.inode);
+        for (const u of updates) {
+          this.db.writeRow({
+            inode: u.inode,
+            parent: u.parent,
+            version: u.version,
+            writer: u.writer,
+            mtime: u.mtime,
+            type: u.type,
+            name: u.inode === 0 ? VERSION_FILENAME : u.name,
+            data: u.type === DT_REG && u.size > 0 ? u.data : null,
+          });
+        }
+        const tree = loadTree(this.db.rows());
+        if (this.root.version === 0) throw new LoadError('new index has version 0 - internal error');
+        const encoded = encodeTreeIndex(tree.root, [...tree.index.values()].sort((a, b) => a.inode - b.inode));
+        if (!indexEquals(encoded, master.raw)) throw new LoadError('new index does not match master index - internal error');
+        return tree;
+      });
+    } catch (err) {
+      this.errors = true;
+      this.log.error({ err: (err as Error).message }, 'sync commit failed - database left unchanged');
+      return false;
+    }
+    this.root = loaded.root;
+    this.index = loaded.index;
+    if (!this.recreateVmlist()) {
+      this.errors = true;
+      return false;
+    }
+    this.updateLocks();
+    return true;
+  }
+}
+
+export function encodeTreeIndex(root: TreeEntry, sorted: readonly TreeEntry[]): Buffer {
+  return encodeIndex(
+    root,
+    sorted.map((e) => ({ inode: e.inode, digest: digestOf(e) })),
+  );
+}
+
+/** The row of a file: data only when size > 0 (NULL otherwise, also for the truncate quirk). */
+function fileRow(e: TreeEntry): RowWrite {
+  return { ...e, data: e.size > 0 ? e.data : null };
+}
+
+/** Rows written by memdb_mtime and memdb_rename: a directory gets an empty blob (memdb.md §2.3). */
+function touchedRow(e: TreeEntry): RowWrite {
+  return e.type === DT_DIR ? { ...e, data: Buffer.alloc(0) } : fileRow(e);
+}

@@ -1,0 +1,17 @@
+/**
+ * The logging surface every module takes: a subset of pino's Logger, so tests and
+ * the simulation can pass a silent or recording logger and the daemon passes pino.
+ */
+export interface Log {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const noop = (): void => {};
+export const silentLog: Log = { debug: noop, info: noop, warn: noop, error: noop };
+
+/** Seconds since the epoch, truncated as C's time(NULL). Injectable for simulation. */
+export type Clock = () => number;
+export const systemClock: Clock = () => Math.floor(Date.now() / 1000);
