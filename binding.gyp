@@ -1,0 +1,21 @@
+# Native addons. Each target is one .node file in build/Release/; to add a binding
+# (e.g. FUSE), add a target below with its own sources and pkg-config packages.
+{
+  "variables": {
+    "napi_cflags": ["-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+  },
+  "target_defaults": {
+    "cflags_cc": ["<@(napi_cflags)", "-std=c++17"],
+    "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+  },
+  "targets": [
+    {
+      # CPG, quorum and cmap (corosync client libraries).
+      "target_name": "corosync",
+      "sources": ["native/corosync.cc"],
+      "cflags": ["<!@(pkg-config --cflags libcpg libquorum libcmap)"],
+      "libraries": ["<!@(pkg-config --libs libcpg libquorum libcmap)"],
+    },
+  ],
+}
