@@ -9,6 +9,7 @@ type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   db: { summary: 'offline database tools: dump, index, checksum, check', load: async () => (await import('./db.js')).run },
+  lab: { summary: 'corosync lab in network namespaces: up N, down, status, sh, run, kill', load: async () => (await import('../lab/cli.js')).run },
 };
 
 function usage(): string {
