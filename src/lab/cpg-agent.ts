@@ -2,11 +2,12 @@
  * A small CPG/quorum client run inside a lab node, driven over stdin/stdout with JSON
  * lines (see agent-client.ts). Used by the lab tests and `npm run bench:cpg`.
  *
- *   node dist/src/lab/cpg-agent.js [GROUP] [--quorum]
+ *   node dist/src/lab/cpg-agent.js [GROUP] [--quorum] [--cmap]
  *
  * It connects, joins GROUP and reconnects by itself (every 500 ms) after a failure —
  * as the daemon's service layer will. Events (stdout): connected, connect-failed,
- * confchg, failure, quorum, quorum-failure, and answers to commands. Commands (stdin):
+ * confchg, failure, quorum, quorum-failure, cmap-config (after connect and after each
+ * tracked change), cmap-failure, and answers to commands. Commands (stdin):
  *   {"cmd":"send","count":N,"size":B}      multicast N tagged messages of B bytes
  *   {"cmd":"stats"}                          {"ev":"stats","delivered":N,"pending":Q}
  *   {"cmd":"dump"}                           {"ev":"dump","delivered":["nodeid/pid:seq",...]}
@@ -16,6 +17,7 @@
  */
 
 import { createInterface } from 'node:readline';
+import { CmapClient } from '../cluster/cmap.js';
 import { CpgTransport } from '../cluster/cpg.js';
 import { CorosyncError } from '../cluster/native.js';
 import { QuorumClient } from '../cluster/quorum.js';
@@ -24,6 +26,7 @@ import { CsError, type MemberId } from '../cluster/transport.js';
 const args = process.argv.slice(2);
 const group = args.find((a) => !a.startsWith('--')) ?? 'pmxcfs_lab_test';
 const withQuorum = args.includes('--quorum');
+const withCmap = args.includes('--cmap');
 
 let transport: CpgTransport | undefined;
 let quorum: QuorumClient | undefined;
@@ -85,6 +88,25 @@ function connectQuorum(): void {
   } catch (e) {
     emit({ ev: 'quorum-connect-failed', code: e instanceof CorosyncError ? e.code : -1 });
     setTimeout(connectQuorum, 500);
+  }
+}
+
+function connectCmap(): void {
+  try {
+    const c = CmapClient.open({
+      changed(key, event) {
+        emit({ ev: 'cmap-changed', key, event });
+        emit({ ev: 'cmap-config', ...c.readConfig() });
+      },
+      failure(code) {
+        emit({ ev: 'cmap-failure', code });
+        setTimeout(connectCmap, 500);
+      },
+    });
+    emit({ ev: 'cmap-config', ...c.readConfig() });
+  } catch (e) {
+    emit({ ev: 'cmap-connect-failed', code: e instanceof CorosyncError ? e.code : -1 });
+    setTimeout(connectCmap, 500);
   }
 }
 
@@ -182,3 +204,4 @@ process.stdin.on('end', () => process.exit(0));
 
 connect();
 if (withQuorum) connectQuorum();
+if (withCmap) connectCmap();
