@@ -13,7 +13,7 @@
  */
 
 import { CsError, type ConfChange, type MemberId, type Transport, type TransportHandlers } from './transport.js';
-import { CorosyncError, isFatalCsError, loadCorosync, type NativeCpg, type NativeCpgAddress } from './native.js';
+import { CorosyncError, isFatalCsError, loadCorosync, type CorosyncAddon, type NativeCpg, type NativeCpgAddress } from './native.js';
 
 /** cpg_guarantee_t */
 export const CpgType = { UNORDERED: 0, FIFO: 1, AGREED: 2, SAFE: 3 } as const;
@@ -23,6 +23,8 @@ export interface CpgTransportOptions {
   readonly retryDelayMs?: number;
   /** Totem ring changes (CPG model v1), optional. */
   readonly totem?: (ringNodeid: number, ringSeq: number, members: number[]) => void;
+  /** The addon to use (tests pass a fake); default: loadCorosync(). */
+  readonly addon?: Pick<CorosyncAddon, 'Cpg'>;
 }
 
 const sleepBuf = new Int32Array(new SharedArrayBuffer(4));
@@ -57,7 +59,7 @@ export class CpgTransport implements Transport {
     options: CpgTransportOptions,
   ) {
     this.retryDelayMs = options.retryDelayMs ?? 10;
-    const { Cpg } = loadCorosync();
+    const { Cpg } = options.addon ?? loadCorosync();
     const totem = options.totem;
     this.cpg = new Cpg({
       deliver: (nodeid, pid, message) => {

@@ -1,0 +1,128 @@
+/**
+ * CpgTransport policy against a fake native Cpg (no corosync needed): NUL-terminated
+ * group name, TRY_AGAIN queue kept in order without blocking, fatal errors reported
+ * once, no handler after close.
+ */
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CpgTransport } from '../../src/cluster/cpg.js';
+import type { NativeCpg, NativeCpgCallbacks } from '../../src/cluster/native.js';
+import { CsError, type ConfChange, type TransportHandlers } from '../../src/cluster/transport.js';
+
+class FakeCpg implements NativeCpg {
+  static last: FakeCpg | undefined;
+  initialized = false;
+  joined: Buffer[] = [];
+  sent: string[] = [];
+  /** Results to return from the next mcastJoined calls (then OK). */
+  script: number[] = [];
+  finalized = 0;
+  constructor(readonly cb: NativeCpgCallbacks) {
+    FakeCpg.last = this;
+  }
+  initialize(): number {
+    this.initialized = true;
+    return CsError.OK;
+  }
+  join(name: Buffer): number {
+    this.joined.push(Buffer.from(name));
+    return CsError.OK;
+  }
+  leave(): number {
+    return CsError.OK;
+  }
+  mcastJoined(buffers: readonly Buffer[], guarantee: number): number {
+    assert.equal(guarantee, 2); // CPG_TYPE_AGREED
+    const r = this.script.shift() ?? CsError.OK;
+    if (r === CsError.OK) this.sent.push(Buffer.concat(buffers).toString());
+    return r;
+  }
+  localGet(): { err: number; nodeid: number } {
+    return { err: CsError.OK, nodeid: 7 };
+  }
+  membershipGet(): { err: number; members: [] } {
+    return { err: CsError.OK, members: [] };
+  }
+  maxAtomicMsgsize(): { err: number; size: number } {
+    return { err: CsError.OK, size: 1 << 20 };
+  }
+  flowControlState(): { err: number; enabled: boolean } {
+    return { err: CsError.OK, enabled: false };
+  }
+  finalize(): number {
+    this.finalized++;
+    this.initialized = false;
+    return CsError.OK;
+  }
+}
+
+function open(log: string[]): { t: CpgTransport; fake: FakeCpg } {
+  const handlers: TransportHandlers = {
+    deliver: (from, m) => log.push(`deliver ${from.nodeid}/${from.pid} ${m.toString()}`),
+    confchg: (c: ConfChange) => log.push(`confchg ${c.members.length}`),
+    failure: (code) => log.push(`failure ${code}`),
+  };
+  const t = CpgTransport.open(handlers, { addon: { Cpg: FakeCpg }, retryDelayMs: 1 });
+  return { t, fake: FakeCpg.last! };
+}
+
+describe('CpgTransport (fake addon)', () => {
+  it('identity and group name with trailing NUL', () => {
+    const { t, fake } = open([]);
+    assert.deepEqual(t.local, { nodeid: 7, pid: process.pid });
+    assert.equal(t.join('pve_dcdb_v1'), CsError.OK);
+    assert.equal(fake.joined[0]!.length, 12);
+    assert.equal(fake.joined[0]!.toString('latin1'), 'pve_dcdb_v1\0');
+  });
+
+  it('TRY_AGAIN queues; later sends wait behind the queue; order kept', async () => {
+    const { t, fake } = open([]);
+    t.join('g');
+    fake.script = [CsError.TRY_AGAIN, CsError.TRY_AGAIN, CsError.TRY_AGAIN];
+    assert.equal(t.send([Buffer.from('a')]), CsError.OK);
+    assert.equal(t.send([Buffer.from('b'), Buffer.from('c')]), CsError.OK);
+    assert.equal(t.send([Buffer.from('d')]), CsError.OK);
+    assert.equal(t.pending, 3);
+    assert.deepEqual(fake.sent, []);
+    await t.flushed();
+    assert.deepEqual(fake.sent, ['a', 'bc', 'd']);
+    assert.equal(t.pending, 0);
+    assert.equal(t.send([Buffer.from('e')]), CsError.OK);
+    assert.deepEqual(fake.sent, ['a', 'bc', 'd', 'e']);
+  });
+
+  it('LIBRARY on send: finalize, drop the queue, failure once, then BAD_HANDLE', () => {
+    const log: string[] = [];
+    const { t, fake } = open(log);
+    fake.script = [CsError.LIBRARY];
+    assert.equal(t.send([Buffer.from('x')]), CsError.LIBRARY);
+    assert.deepEqual(log, ['failure 2']);
+    assert.equal(fake.finalized, 1);
+    assert.equal(t.send([Buffer.from('y')]), CsError.BAD_HANDLE);
+    t.close();
+    assert.equal(fake.finalized, 1);
+    assert.deepEqual(log, ['failure 2']);
+  });
+
+  it('LIBRARY while draining the queue reports failure', async () => {
+    const log: string[] = [];
+    const { t, fake } = open(log);
+    fake.script = [CsError.TRY_AGAIN, CsError.BAD_HANDLE];
+    t.send([Buffer.from('x')]);
+    await t.flushed();
+    assert.deepEqual(log, ['failure 9']);
+    assert.deepEqual(fake.sent, []);
+  });
+
+  it('dispatch events pass through; dispatch error → failure; nothing after close', () => {
+    const log: string[] = [];
+    const { t, fake } = open(log);
+    fake.cb.deliver(3, 42, Buffer.from('hi'));
+    fake.cb.confchg([{ nodeid: 3, pid: 42, reason: 1 }], [], [{ nodeid: 3, pid: 42, reason: 1 }]);
+    fake.cb.error(CsError.LIBRARY);
+    fake.cb.deliver(3, 42, Buffer.from('late'));
+    assert.deepEqual(log, ['deliver 3/42 hi', 'confchg 1', 'failure 2']);
+    assert.equal(t.isClosed, true);
+  });
+});
