@@ -377,7 +377,6 @@ export class Dfsm implements DfsmApi {
     const done = new Promise<number>((res) => (resolve = res));
     const r = this.sendNormal(subtype, payload, (count) => ({ count, result: -EBUSY, processed: false, resolve }));
     if (r !== CsError.OK) return Promise.resolve(-EBUSY);
-    this.wakeWriters();
     return done;
   }
 
