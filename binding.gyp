@@ -17,5 +17,10 @@
       "cflags": ["<!@(pkg-config --cflags libcpg libquorum libcmap)"],
       "libraries": ["<!@(pkg-config --libs libcpg libquorum libcmap)"],
     },
+    {
+      # POSIX calls Node lacks (flock for the single-instance lock).
+      "target_name": "posix",
+      "sources": ["native/posix.cc"],
+    },
   ],
 }

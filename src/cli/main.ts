@@ -9,6 +9,9 @@ type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   db: { summary: 'offline database tools: dump, index, checksum, check', load: async () => (await import('./db.js')).run },
+  status: { summary: "the running daemon's status [--json]", load: async () => (await import('./status.js')).run },
+  fs: { summary: 'file operations through the daemon: ls cat write mkdir rm rmdir mv touch', load: async () => (await import('./fs.js')).run },
+  verify: { summary: 'start a verify round now (lowest node only)', load: async () => (await import('./verify.js')).run },
   lab: { summary: 'corosync lab in network namespaces: up N, down, status, sh, run, kill', load: async () => (await import('../lab/cli.js')).run },
 };
 
@@ -32,6 +35,5 @@ export async function main(argv: string[]): Promise<number> {
     }
     return (await command.load())(rest);
   }
-  process.stderr.write('pmxcfs-ts: the daemon is not built yet\n');
-  return 2;
+  return (await import('../daemon/daemon.js')).runDaemon(argv);
 }

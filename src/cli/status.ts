@@ -1,0 +1,57 @@
+/** `pmxcfs-ts status [--json]`: the daemon's view of the cluster and its database. */
+import { request, takeRunDir } from './control-client.js';
+
+interface Status {
+  nodename: string;
+  nodeip: string;
+  pid: number;
+  mode: string;
+  quorate: boolean;
+  corosync: unknown;
+  db: { file: string; version: number; mtime: number; writer: number; entries: number; errors: boolean };
+  dfsm: null | {
+    mode: string;
+    epoch: { epoch: number; time: number; nodeid: number; pid: number };
+    members: { nodeid: number; pid: number; synced: boolean }[];
+    lowestNodeid: number;
+    lastLeader: { nodeid: number; pid: number } | null;
+    lastVerify: { time: number; result: string } | null;
+    msgQueue: number;
+    syncQueue: number;
+    waitingWriters: number;
+  };
+}
+
+function human(s: Status): string {
+  const lines = [
+    `node:        ${s.nodename} (${s.nodeip}), pid ${s.pid}, ${s.mode} mode`,
+    `quorate:     ${s.quorate ? 'yes' : 'no'}`,
+    `corosync:    ${typeof s.corosync === 'string' ? s.corosync : Object.entries(s.corosync as object).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`,
+    `database:    version ${s.db.version}, mtime ${s.db.mtime} (${new Date(s.db.mtime * 1000).toISOString()}), writer ${s.db.writer}, ${s.db.entries} entries${s.db.errors ? ', ERRORS (read-only until restart)' : ''}`,
+  ];
+  const d = s.dfsm;
+  if (d !== null) {
+    lines.push(
+      `dfsm mode:   ${d.mode}`,
+      `epoch:       ${d.epoch.epoch} (${d.epoch.nodeid}/${d.epoch.pid} at ${d.epoch.time})`,
+      `members:     ${d.members.map((m) => `${m.nodeid}/${m.pid}${m.synced ? '' : ' (not synced)'}`).join(', ') || '-'}`,
+      `lowest:      ${d.lowestNodeid}`,
+      `last leader: ${d.lastLeader ? `${d.lastLeader.nodeid}/${d.lastLeader.pid}` : '-'}`,
+      `last verify: ${d.lastVerify ? `${d.lastVerify.result} at ${new Date(d.lastVerify.time * 1000).toISOString()}` : '-'}`,
+      `queues:      msg ${d.msgQueue}, sync ${d.syncQueue}, waiting writers ${d.waitingWriters}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { runDir, rest } = takeRunDir(args);
+  const r = await request(runDir, { cmd: 'status' });
+  if (r === null) return 1;
+  if (!r.ok) {
+    process.stderr.write(`pmxcfs-ts status: ${r.error}\n`);
+    return 1;
+  }
+  process.stdout.write(rest.includes('--json') ? JSON.stringify(r.data, null, 1) + '\n' : human(r.data as Status));
+  return 0;
+}

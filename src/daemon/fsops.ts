@@ -1,0 +1,148 @@
+/**
+ * The file operations a local client performs (FUSE, or `pmxcfs-ts fs` through the
+ * control socket), with cfs-plug-memdb.c's behaviour: reads from the local memdb,
+ * changes as replicated messages in cluster mode (the result is this node's own
+ * message applied on delivery) or directly on memdb in local mode (writer 0,
+ * mtime now).
+ *
+ * Sending-side guards (allowed: they cannot make replicas diverge) refuse what C
+ * would send but no C receiver handles well: renames onto themselves or into
+ * themselves, and truncate-extending a file that has no data (memdb.md pitfall 2,
+ * sent instead as a write of zero bytes, which gives the same file content).
+ *
+ * | here       | C (cfs-plug-memdb.c)                  |
+ * |------------|---------------------------------------|
+ * | create     | cfs_plug_memdb_create                 |
+ * | write      | cfs_plug_memdb_write                  |
+ * | truncate   | cfs_plug_memdb_truncate               |
+ * | mkdir      | cfs_plug_memdb_mkdir                  |
+ * | unlink     | cfs_plug_memdb_unlink / _rmdir        |
+ * | rename     | cfs_plug_memdb_rename                 |
+ * | utimens    | cfs_plug_memdb_utimens (unlock flow)  |
+ * | read       | cfs_plug_memdb_read                   |
+ */
+import type { Dcdb } from '../dcdb/dcdb.js';
+import { EINVAL, EISDIR, ENOENT, ENOTDIR } from '../memdb/errno.js';
+import { MAX_FILE_SIZE, type Memdb } from '../memdb/memdb.js';
+import { pathIsLockdir, splitPath } from '../memdb/path.js';
+import type { TreeEntry } from '../memdb/tree.js';
+import { type Clock, systemClock } from '../util/log.js';
+import { DcdbMessageType } from '../wire/dcdb.js';
+import { DT_DIR, DT_REG } from '../wire/entry.js';
+import { entryCsum } from '../wire/hash.js';
+
+/** Paths inside the filesystem are relative byte strings without leading slashes (pmxcfs.c: find_plug). */
+export function normalizePath(path: string): string {
+  let i = 0;
+  while (path[i] === '/') i++;
+  return path.slice(i);
+}
+
+export class FsOps {
+  readonly memdb: Memdb;
+  /** null in local mode. */
+  private readonly dcdb: Dcdb | null;
+  private readonly now: Clock;
+
+  constructor(memdb: Memdb, dcdb: Dcdb | null, now: Clock = systemClock) {
+    this.memdb = memdb;
+    this.dcdb = dcdb;
+    this.now = now;
+  }
+
+  get localMode(): boolean {
+    return this.dcdb === null;
+  }
+
+  getattr(path: string): TreeEntry | null {
+    return this.memdb.getattr(normalizePath(path));
+  }
+
+  readdir(path: string): TreeEntry[] | number {
+    const p = normalizePath(path);
+    const e = this.memdb.getattr(p);
+    if (e === null) return -ENOENT;
+    if (e.type !== DT_DIR) return -ENOTDIR;
+    return this.memdb.readdir(p);
+  }
+
+  /** Bytes from offset (at most size), as the FUSE read. */
+  read(path: string, offset = 0, size = MAX_FILE_SIZE): Buffer | number {
+    const p = normalizePath(path);
+    const e = this.memdb.getattr(p);
+    if (e !== null && e.type === DT_DIR) return -EISDIR;
+    const data = this.memdb.read(p);
+    if (typeof data === 'number') return data;
+    if (offset >= data.length) return Buffer.alloc(0);
+    return data.subarray(offset, Math.min(data.length, offset + size));
+  }
+
+  private send(type: number, path: string, fields: { offset?: number; flags?: number; to?: string | null; data?: Buffer | null }): Promise<number> {
+    return this.dcdb!.sendFuse(type, { path, offset: fields.offset ?? 0, flags: fields.flags ?? 0, to: fields.to ?? null, data: fields.data ?? null });
+  }
+
+  async create(path: string): Promise<number> {
+    const p = normalizePath(path);
+    if (this.dcdb === null) return this.memdb.create(p, 0, this.now());
+    return this.send(DcdbMessageType.CREATE, p, {});
+  }
+
+  async write(path: string, data: Buffer, offset: number): Promise<number> {
+    const p = normalizePath(path);
+    if (this.dcdb === null) return this.memdb.write(p, 0, this.now(), data, offset, false);
+    return this.send(DcdbMessageType.WRITE, p, { offset, data });
+  }
+
+  async truncate(path: string, length: number): Promise<number> {
+    const p = normalizePath(path);
+    const e = this.memdb.getattr(p);
+    // Extending a file without data would give "size without data" (pitfall 2).
+    const extendEmpty = e !== null && e.type === DT_REG && e.data === null && length > 0;
+    if (this.dcdb === null) {
+      return extendEmpty ? this.memdb.write(p, 0, this.now(), Buffer.alloc(length), 0, false) : this.memdb.write(p, 0, this.now(), null, length, true);
+    }
+    if (extendEmpty) return this.send(DcdbMessageType.WRITE, p, { data: Buffer.alloc(length) });
+    return this.send(DcdbMessageType.WRITE, p, { offset: length, flags: 1 });
+  }
+
+  async mkdir(path: string): Promise<number> {
+    const p = normalizePath(path);
+    if (this.dcdb === null) return this.memdb.mkdir(p, 0, this.now());
+    return this.send(DcdbMessageType.MKDIR, p, {});
+  }
+
+  /** unlink and rmdir both send DELETE. */
+  async remove(path: string): Promise<number> {
+    const p = normalizePath(path);
+    if (this.dcdb === null) return this.memdb.delete(p, 0, this.now());
+    return this.send(DcdbMessageType.DELETE, p, {});
+  }
+
+  async rename(from: string, to: string): Promise<number> {
+    const f = normalizePath(from);
+    const t = normalizePath(to);
+    const source = this.memdb.getattr(f);
+    const target = this.memdb.getattr(t);
+    if (source !== null && target === source) return 0; // rename(2) onto the same entry is a no-op
+    if (source !== null && source.type === DT_DIR && this.memdb.getattr(splitPath(t).dirname) === source) return -EINVAL;
+    if (this.dcdb === null) return this.memdb.rename(f, t, 0, this.now());
+    return this.send(DcdbMessageType.RENAME, f, { to: t });
+  }
+
+  /**
+   * utimens: only the modification time is used. mtime 0 on a lock directory is an
+   * unlock request; in cluster mode the request goes to the lowest member and the
+   * MTIME is still sent (normally refused with EACCES), as C does.
+   */
+  async utimens(path: string, mtime: number): Promise<number> {
+    const p = normalizePath(path);
+    const e = this.memdb.getattr(p);
+    const unlock = mtime === 0 && e !== null && e.type === DT_DIR && pathIsLockdir(p);
+    if (this.dcdb === null) {
+      if (unlock && this.memdb.lockExpired(p, entryCsum(e))) return this.memdb.delete(p, 0, this.now());
+      return this.memdb.mtime(p, 0, mtime);
+    }
+    if (unlock) this.dcdb.sendUnlock(p, entryCsum(e), true);
+    return this.send(DcdbMessageType.MTIME, p, { offset: mtime });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Command line of the daemon: C's flags (pmxcfs.c: main, GOption) plus long options
+ * to relocate every path, so tests and lab nodes can run several daemons.
+ */
+
+export interface DaemonOptions {
+  readonly foreground: boolean;
+  readonly local: boolean;
+  readonly debug: boolean;
+  readonly pretty: boolean;
+  /** /var/lib/pve-cluster */
+  readonly libDir: string;
+  /** /var/lib/pve-cluster/config.db */
+  readonly db: string;
+  /** /run/pve-cluster */
+  readonly runDir: string;
+  /** /run/pve-cluster.pid */
+  readonly pidFile: string;
+  /** /etc/pve */
+  readonly mount: string;
+  /** /etc/corosync/corosync.conf */
+  readonly corosyncConf: string;
+  /** Seconds between verify requests when lowest (dcdb: 3600). */
+  readonly verifyPeriod: number;
+  /** Mount /etc/pve through FUSE (off: only the control socket serves files). */
+  readonly fuse: boolean;
+}
+
+export const DEFAULTS: DaemonOptions = {
+  foreground: false,
+  local: false,
+  debug: false,
+  pretty: false,
+  libDir: '/var/lib/pve-cluster',
+  db: '/var/lib/pve-cluster/config.db',
+  runDir: '/run/pve-cluster',
+  pidFile: '/run/pve-cluster.pid',
+  mount: '/etc/pve',
+  corosyncConf: '/etc/corosync/corosync.conf',
+  verifyPeriod: 3600,
+  fuse: true,
+};
+
+export const USAGE = `Usage:
+  pmxcfs-ts [OPTION...]
+
+Help Options:
+  -h, --help          Show help options
+
+Application Options:
+  -d, --debug         Turn on debug messages (human-readable log output)
+  -f, --foreground    Do not daemonize server
+  -l, --local         Force local mode (ignore corosync.conf, force quorum)
+
+pmxcfs-ts options (paths default to C's):
+  --pretty            Human-readable log lines without debug level
+  --lib-dir DIR       /var/lib/pve-cluster (lock file; --db defaults to DIR/config.db)
+  --db FILE           /var/lib/pve-cluster/config.db
+  --run-dir DIR       /run/pve-cluster (restart flag, control socket)
+  --pid-file FILE     /run/pve-cluster.pid
+  --mount DIR         /etc/pve
+  --corosync-conf F   /etc/corosync/corosync.conf
+  --verify-period S   seconds between verify rounds (3600)
+  --no-fuse           do not mount; serve files through the control socket only
+`;
+
+export type ParseResult = { readonly ok: true; readonly options: DaemonOptions } | { readonly ok: false; readonly exitCode: number; readonly message: string };
+
+export function parseDaemonArgs(argv: readonly string[]): ParseResult {
+  const o: { -readonly [K in keyof DaemonOptions]: DaemonOptions[K] } = { ...DEFAULTS };
+  let dbSet = false;
+  const valued: Record<string, (v: string) => void> = {
+    '--lib-dir': (v) => (o.libDir = v),
+    '--db': (v) => {
+      o.db = v;
+      dbSet = true;
+    },
+    '--run-dir': (v) => (o.runDir = v),
+    '--pid-file': (v) => (o.pidFile = v),
+    '--mount': (v) => (o.mount = v),
+    '--corosync-conf': (v) => (o.corosyncConf = v),
+    '--verify-period': (v) => (o.verifyPeriod = Number(v)),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const key = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    if (valued[key] !== undefined) {
+      const v = key !== a ? a.slice(eq + 1) : argv[++i];
+      if (v === undefined) return { ok: false, exitCode: 1, message: `option parsing failed: Missing argument for ${key}` };
+      valued[key]!(v);
+      continue;
+    }
+    switch (a) {
+      case '-f':
+      case '--foreground':
+        o.foreground = true;
+        break;
+      case '-l':
+      case '--local':
+        o.local = true;
+        break;
+      case '-d':
+      case '--debug':
+        o.debug = true;
+        o.pretty = true;
+        break;
+      case '--pretty':
+        o.pretty = true;
+        break;
+      case '--no-fuse':
+        o.fuse = false;
+        break;
+      case '-h':
+      case '-?':
+      case '--help':
+      case '--help-all':
+        return { ok: false, exitCode: 0, message: USAGE };
+      default:
+        if (a.startsWith('-')) return { ok: false, exitCode: 1, message: `option parsing failed: Unknown option ${a}` };
+        return { ok: false, exitCode: 255, message: 'too many arguments' };
+    }
+  }
+  if (!dbSet && o.libDir !== DEFAULTS.libDir) o.db = `${o.libDir}/config.db`;
+  if (!Number.isFinite(o.verifyPeriod) || o.verifyPeriod < 0) return { ok: false, exitCode: 1, message: 'option parsing failed: --verify-period needs seconds >= 0' };
+  return { ok: true, options: o };
+}
