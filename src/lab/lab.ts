@@ -287,7 +287,7 @@ export class Lab {
       const h = s.holders[String(i)];
       const up = h !== undefined && alive(h.pid, h.start);
       const procs = this.processes(i)
-        .map((p) => `${p.name}:${alive(p.pid, p.start) ? p.pid : 'dead'}`)
+        .map((p) => `${p.name}:${alive(p.pid, p.start) ? p.pid : 'exited'}`)
         .join(' ');
       lines.push(`  n${i} ${s.subnet}.${i} ${up ? `up (holder ${h!.pid})` : 'DOWN'}  ${procs}`);
     }
