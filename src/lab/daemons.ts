@@ -1,0 +1,111 @@
+/**
+ * Driving pmxcfs-ts daemons in lab nodes: start them, read their status, run fs
+ * batches and checksums, wait for sync. Used by the lab tests and `pmxcfs-ts demo`.
+ */
+import { join } from 'node:path';
+import { packageRoot } from '../cluster/native.js';
+import type { Lab } from './lab.js';
+
+export interface DaemonStatus {
+  nodename: string;
+  pid: number;
+  mode: string;
+  quorate: boolean;
+  db: { version: number; mtime: number; entries: number; errors: boolean };
+  dfsm: null | {
+    mode: string;
+    members: { nodeid: number; pid: number; synced: boolean }[];
+    lastVerify: { time: number; result: string } | null;
+    msgQueue: number;
+    syncQueue: number;
+    waitingWriters: number;
+  };
+}
+
+export interface FsResult {
+  op: string;
+  path: string;
+  ok: boolean;
+  result?: number;
+  data?: unknown;
+  error?: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class DaemonLab {
+  readonly bin = join(packageRoot(), 'bin', 'pmxcfs-ts.mjs');
+  constructor(readonly lab: Lab) {}
+
+  cli(...args: string[]): string[] {
+    return [process.execPath, this.bin, ...args];
+  }
+
+  /** Start the daemon in the foreground in node i (default paths, private per node). */
+  start(i: number, extra: string[] = []): void {
+    this.lab.spawn(i, 'pmxcfs', this.cli('-f', '--no-fuse', ...extra), { append: true });
+  }
+
+  async status(i: number): Promise<DaemonStatus> {
+    const r = await this.lab.exec(i, this.cli('status', '--json'), { timeoutMs: 20_000 });
+    if (r.code !== 0) throw new Error(`n${i} status: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout) as DaemonStatus;
+  }
+
+  async tryStatus(i: number): Promise<DaemonStatus | undefined> {
+    try {
+      return await this.status(i);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async waitFor(i: number, pred: (s: DaemonStatus) => boolean, timeoutMs: number, what: string): Promise<DaemonStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last: DaemonStatus | undefined;
+    for (;;) {
+      last = await this.tryStatus(i);
+      if (last !== undefined && pred(last)) return last;
+      if (Date.now() > deadline) throw new Error(`n${i}: timed out waiting for ${what}; last status ${JSON.stringify(last)}\n${this.lab.readLog(i, 'pmxcfs').slice(-3000)}`);
+      await sleep(250);
+    }
+  }
+
+  /** Every node SYNCED with all `nodes` as synced members, queues empty. */
+  async waitSynced(nodes: readonly number[], timeoutMs: number): Promise<void> {
+    for (const i of nodes) {
+      await this.waitFor(
+        i,
+        (s) => s.dfsm !== null && s.dfsm.mode === 'SYNCED' && s.quorate && s.dfsm.members.length === nodes.length && s.dfsm.members.every((m) => m.synced),
+        timeoutMs,
+        `SYNCED with ${nodes.length} members`,
+      );
+    }
+  }
+
+  async batch(i: number, ops: readonly object[]): Promise<FsResult[]> {
+    const r = await this.lab.exec(i, this.cli('fs', 'batch'), { input: ops.map((o) => JSON.stringify(o)).join('\n') + '\n', timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`n${i} fs batch: ${r.stderr}`);
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as FsResult);
+  }
+
+  async checksum(i: number): Promise<string> {
+    const r = await this.lab.exec(i, this.cli('db', 'checksum', '/var/lib/pve-cluster/config.db'));
+    if (r.code !== 0) throw new Error(`n${i} db checksum: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** Same database version and checksum on every node (polls: the last messages may be in flight). */
+  async waitConverged(nodes: readonly number[], timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const sums = await Promise.all(nodes.map((i) => this.checksum(i)));
+      if (sums.every((s) => s === sums[0])) return sums[0]!;
+      if (Date.now() > deadline) throw new Error(`checksums differ: ${sums.join(' ')}`);
+      await sleep(300);
+    }
+  }
+}
