@@ -179,17 +179,6 @@ export interface DfsmStatus {
   readonly csumId: bigint;
 }
 
-/** pino-compatible subset. */
-export interface Logger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
-
-export const nullLogger: Logger = {
-  info() {},
-  warn() {},
-  error() {},
-  debug() {},
-};
+/** The project's logging surface (pino-compatible), shared with every module. */
+export type { Log as Logger } from '../util/log.js';
+export { silentLog as nullLogger } from '../util/log.js';
