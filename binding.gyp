@@ -22,5 +22,12 @@
       "target_name": "posix",
       "sources": ["native/posix.cc"],
     },
+    {
+      # libfuse3 low-level session for /etc/pve (session loop on its own thread).
+      "target_name": "fuse",
+      "sources": ["native/fuse.cc"],
+      "cflags": ["<!@(pkg-config --cflags fuse3)"],
+      "libraries": ["<!@(pkg-config --libs fuse3)"],
+    },
   ],
 }

@@ -35,6 +35,7 @@ import { systemClock, type Log } from '../util/log.js';
 import { createLogger, domainLog } from '../util/logger.js';
 import { controlSocketPath, startControlServer } from './control.js';
 import { FsOps } from './fsops.js';
+import { mountPve, type PveMount } from '../fuse/mount.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
 
 /** Retry period of the quorum service (loop.c: more than 5 s since the last attempt). */
@@ -324,6 +325,25 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
     throw new StartupError(`unable to listen on ${socketPath}: ${(err as Error).message}`);
   }
 
+  // ---- FUSE mount of /etc/pve (src/fuse) ----
+  let pve: PveMount | null = null;
+  if (opts.fuse) {
+    try {
+      pve = await mountPve({
+        mountpoint: opts.mount,
+        fsops: fs,
+        nodename,
+        isQuorate: () => (quorum === null ? true : quorum.quorate),
+        starttime: startTime,
+        log: domainLog(logger, 'fuse'),
+      });
+    } catch (err) {
+      server.close();
+      throw new StartupError(`fuse_mount error - unable to mount ${opts.mount}: ${(err as Error).message}`);
+    }
+  }
+  // ---- end FUSE mount ----
+
   const restartFlag = join(opts.runDir, 'cfs-restart-flag');
   try {
     unlinkSync(restartFlag);
@@ -355,6 +375,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
     }
     log.info({}, 'teardown filesystem');
     await new Promise<void>((r) => server.close(() => r()));
+    await pve?.unmount(); // FUSE (src/fuse)
     service?.stop();
     quorum?.stop();
     memdb.close();

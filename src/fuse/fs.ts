@@ -1,0 +1,517 @@
+/**
+ * The /etc/pve request handlers: libfuse 2's high-level path layer (node ids handed
+ * out in lookup order, root = 1, paths rebuilt from names) on top of the libfuse3
+ * low-level binding, and pmxcfs.c's cfs_fuse_* dispatch to the root, memdb, link and
+ * function plugs (fuse.md §2–§5).
+ *
+ * Node ids are libfuse 2's, not memdb inodes (fuse.md pitfall 1): a node is a
+ * (parent, name) pair, so an open file or a cached dentry follows the *path*, as in
+ * C — after another node replaces a file by rename, readers see the new file instead
+ * of a stale inode. Unlinking an open file removes it at once (hard_remove
+ * semantics, no `.fuse_hidden*` files: pitfall 11, deliberate).
+ *
+ * | here            | C / libfuse 2                                  |
+ * |-----------------|------------------------------------------------|
+ * | NodeTable       | fuse.c: struct node, lookup_node, next_id,     |
+ * |                 | unhash_name, rename_node, forget_node          |
+ * | resolve         | pmxcfs.c: find_plug                            |
+ * | attrOf          | pmxcfs.c: cfs_fuse_getattr + plug getattr      |
+ * | handle*         | pmxcfs.c: cfs_fuse_*; fuse.c: fuse_lib_*       |
+ */
+import { constants } from 'node:os';
+import { EACCES, EIO, ENOENT, EPERM } from '../memdb/errno.js';
+import { STATFS_BSIZE } from '../memdb/memdb.js';
+import type { FsOps } from '../daemon/fsops.js';
+import { DT_DIR } from '../wire/entry.js';
+import { type Log, silentLog, systemClock } from '../util/log.js';
+import { type FuseAddon, type FuseAttr, FuseOp, type FuseRequest, SetAttr } from './native.js';
+import { chmodAllowed, chownAllowed, linkRawMode, maskMode, memdbRawMode, S_IFDIR, S_IFMT, S_IFREG } from './perms.js';
+import { FIXED_NAMES, type FixedName, generate, isFixedName, isLink, linkTarget, type PluginSources, writeDebug } from './plugins.js';
+
+const ENOSYS = constants.errno.ENOSYS;
+const TIMEOUT = 1.0; // libfuse 2 attr_timeout / entry_timeout defaults
+const ROOT_ID = 1;
+const UNKNOWN_INO = 0xffffffff;
+
+interface Node {
+  readonly id: number;
+  parent: Node | null;
+  /** null once unhashed (unlinked or overwritten). */
+  name: string | null;
+  nlookup: number;
+}
+
+/** libfuse 2's node table: ids for (parent, name) pairs, kept while the kernel knows them. */
+export class NodeTable {
+  private readonly byId = new Map<number, Node>();
+  private readonly byName = new Map<string, Node>();
+  private ctr = 0;
+  readonly root: Node = { id: ROOT_ID, parent: null, name: '', nlookup: 1 };
+
+  constructor() {
+    this.byId.set(ROOT_ID, this.root);
+  }
+
+  private key(parent: Node, name: string): string {
+    return `${parent.id}/${name}`;
+  }
+
+  get(id: number): Node | undefined {
+    return this.byId.get(id);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** The memdb path of a node ('' = root), or null if it was unlinked. */
+  path(node: Node): string | null {
+    const parts: string[] = [];
+    for (let n: Node | null = node; n !== null && n !== this.root; n = n.parent) {
+      if (n.name === null) return null;
+      parts.push(n.name);
+    }
+    return parts.reverse().join('/');
+  }
+
+  private nextId(): number {
+    do {
+      this.ctr = (this.ctr + 1) >>> 0;
+    } while (this.ctr === 0 || this.ctr === UNKNOWN_INO || this.byId.has(this.ctr));
+    return this.ctr;
+  }
+
+  /** Find or create the node of parent/name and count one lookup. */
+  lookup(parent: Node, name: string): Node {
+    let n = this.byName.get(this.key(parent, name));
+    if (n === undefined) {
+      n = { id: this.nextId(), parent, name, nlookup: 0 };
+      this.byId.set(n.id, n);
+      this.byName.set(this.key(parent, name), n);
+    }
+    n.nlookup++;
+    return n;
+  }
+
+  forget(id: number, count: number): void {
+    const n = this.byId.get(id);
+    if (n === undefined || n === this.root) return;
+    n.nlookup -= count;
+    if (n.nlookup <= 0) {
+      this.unhash(n);
+      this.byId.delete(id);
+    }
+  }
+
+  private unhash(n: Node): void {
+    if (n.name !== null && n.parent !== null) {
+      const k = this.key(n.parent, n.name);
+      if (this.byName.get(k) === n) this.byName.delete(k);
+    }
+    n.name = null;
+  }
+
+  remove(parent: Node, name: string): void {
+    const n = this.byName.get(this.key(parent, name));
+    if (n !== undefined) this.unhash(n);
+  }
+
+  rename(parent: Node, name: string, newParent: Node, newName: string): void {
+    const n = this.byName.get(this.key(parent, name));
+    if (n === undefined) return;
+    this.remove(newParent, newName);
+    this.byName.delete(this.key(parent, name));
+    n.parent = newParent;
+    n.name = newName;
+    this.byName.set(this.key(newParent, newName), n);
+  }
+}
+
+type Target = { kind: 'root' } | { kind: 'fixed'; name: FixedName } | { kind: 'below-fixed' } | { kind: 'memdb'; path: string };
+
+/** pmxcfs.c: find_plug (leading slashes already absent). */
+export function resolve(path: string): Target {
+  if (path === '') return { kind: 'root' };
+  const slash = path.indexOf('/');
+  const first = slash < 0 ? path : path.slice(0, slash);
+  if (isFixedName(first)) return slash < 0 ? { kind: 'fixed', name: first } : { kind: 'below-fixed' };
+  return { kind: 'memdb', path };
+}
+
+export interface PveFsOptions {
+  readonly fsops: FsOps;
+  readonly sources: PluginSources;
+  readonly nodename: string;
+  /** Quorum (cfs_is_quorate); local mode: always true. Changes modes and refuses writes. */
+  readonly isQuorate: () => boolean;
+  readonly wwwGid: number;
+  readonly log?: Log;
+  readonly now?: () => number;
+}
+
+/** Attributes of an object (without ino), or −errno. */
+export type AttrResult = Omit<FuseAttr, 'ino'> | number;
+
+export class PveFs {
+  readonly nodes = new NodeTable();
+  private readonly o: PveFsOptions;
+  private readonly log: Log;
+  private readonly now: () => number;
+  /** Function-file content generated at the last getattr (cfs-plug-func.c: fplug->data). */
+  private readonly stored = new Map<FixedName, Buffer>();
+  private readonly dirListings = new Map<number, { names: Buffer[]; types: number[] }>();
+  private nextFh = 1;
+
+  constructor(options: PveFsOptions) {
+    this.o = options;
+    this.log = options.log ?? silentLog;
+    this.now = options.now ?? systemClock;
+  }
+
+  // ---- attributes -------------------------------------------------------------------
+
+  /** pmxcfs.c: cfs_fuse_getattr for a path. */
+  getattr(path: string): AttrResult {
+    const t = resolve(path);
+    const base = { uid: 0, gid: this.o.wwwGid };
+    if (t.kind === 'root') return { ...base, mode: S_IFDIR | 0o755, nlink: 2, size: 0, blocks: 0, mtime: 0 };
+    if (t.kind === 'below-fixed') return -EACCES;
+    const quorate = this.o.isQuorate();
+    if (t.kind === 'fixed') {
+      if (isLink(t.name)) {
+        const target = linkTarget(t.name, this.o.nodename);
+        return { ...base, mode: maskMode(path, linkRawMode(quorate)), nlink: 1, size: Buffer.byteLength(target, 'latin1'), blocks: 0, mtime: 0 };
+      }
+      const data = generate(t.name, this.o.sources);
+      this.stored.set(t.name, data);
+      const raw = S_IFREG | (t.name === '.debug' ? 0o640 : 0o440);
+      return { ...base, mode: maskMode(path, raw), nlink: 1, size: data.length, blocks: 0, mtime: 0 };
+    }
+    const e = this.o.fsops.getattr(t.path);
+    if (e === null) return -ENOENT;
+    const isDir = e.type === DT_DIR;
+    return {
+      ...base,
+      mode: maskMode(path, memdbRawMode(isDir, e.name, quorate)),
+      nlink: isDir ? 2 : 1,
+      size: e.size,
+      blocks: Math.ceil(e.size / STATFS_BSIZE),
+      mtime: e.mtime,
+    };
+  }
+
+  /** The listing of a directory (cfs_fuse_readdir): names and d_type mode bits. */
+  listing(path: string): { names: string[]; types: number[] } {
+    const names = ['.', '..'];
+    const types = [0, 0];
+    const t = resolve(path);
+    if (t.kind === 'root') {
+      for (const n of FIXED_NAMES) {
+        names.push(n);
+        types.push(0);
+      }
+    }
+    if (t.kind === 'root' || t.kind === 'memdb') {
+      const r = this.o.fsops.readdir(t.kind === 'root' ? '' : t.path);
+      if (typeof r !== 'number') {
+        for (const e of r) {
+          if (t.kind === 'root' && isFixedName(e.name)) continue;
+          if (e.name === '.' || e.name === '..') continue;
+          names.push(e.name);
+          types.push(e.type === DT_DIR ? S_IFDIR : S_IFREG);
+        }
+      }
+    }
+    return { names, types };
+  }
+
+  // ---- modifying operations (by path), with the plug rules ------------------------
+
+  private guardMemdb(path: string): { path: string } | number {
+    const t = resolve(path);
+    if (t.kind === 'root') return { path: '' };
+    if (t.kind !== 'memdb') return -EACCES;
+    return { path: t.path };
+  }
+
+  private quorumGuard(): number {
+    return this.o.isQuorate() ? 0 : -EACCES;
+  }
+
+  async create(path: string): Promise<number> {
+    const g = this.guardMemdb(path);
+    if (typeof g === 'number') return g;
+    return this.quorumGuard() || this.o.fsops.create(g.path);
+  }
+
+  async mkdir(path: string): Promise<number> {
+    const g = this.guardMemdb(path);
+    if (typeof g === 'number') return g;
+    return this.quorumGuard() || this.o.fsops.mkdir(g.path);
+  }
+
+  async remove(path: string): Promise<number> {
+    const g = this.guardMemdb(path);
+    if (typeof g === 'number') return g;
+    return this.quorumGuard() || this.o.fsops.remove(g.path);
+  }
+
+  async rename(from: string, to: string): Promise<number> {
+    const f = resolve(from);
+    const t = resolve(to);
+    if (f.kind !== 'memdb' || t.kind !== 'memdb') return -EACCES;
+    return this.quorumGuard() || this.o.fsops.rename(f.path, t.path);
+  }
+
+  async truncate(path: string, size: number): Promise<number> {
+    const t = resolve(path);
+    if (t.kind === 'fixed') return t.name === '.debug' ? 0 : -EIO;
+    if (t.kind === 'below-fixed') return -EACCES;
+    return this.quorumGuard() || this.o.fsops.truncate(t.kind === 'root' ? '' : t.path, size);
+  }
+
+  async utimens(path: string, mtime: number): Promise<number> {
+    const g = this.guardMemdb(path);
+    if (typeof g === 'number') return g;
+    return this.quorumGuard() || this.o.fsops.utimens(g.path, mtime);
+  }
+
+  async write(path: string, data: Buffer, offset: number): Promise<number> {
+    const t = resolve(path);
+    if (t.kind === 'fixed') return t.name === '.debug' ? writeDebug(this.o.sources, data, offset) : -EIO;
+    if (t.kind !== 'memdb') return -EACCES;
+    return this.quorumGuard() || this.o.fsops.write(t.path, data, offset);
+  }
+
+  read(path: string, offset: number, size: number): Buffer | number {
+    const t = resolve(path);
+    if (t.kind === 'fixed') {
+      if (isLink(t.name)) return -EACCES;
+      let data = this.stored.get(t.name);
+      if (data === undefined) {
+        data = generate(t.name, this.o.sources);
+        this.stored.set(t.name, data);
+      }
+      return offset >= data.length ? Buffer.alloc(0) : data.subarray(offset, Math.min(data.length, offset + size));
+    }
+    if (t.kind !== 'memdb') return -EACCES;
+    const r = this.o.fsops.read(t.path, offset, size);
+    return typeof r === 'number' ? -ENOENT : r;
+  }
+
+  // ---- request dispatch -------------------------------------------------------------
+
+  private nodePath(ino: number): string | number {
+    const n = this.nodes.get(ino);
+    if (n === undefined) return -ENOENT;
+    const p = this.nodes.path(n);
+    return p === null ? -ENOENT : p;
+  }
+
+  private childPath(parent: string, name: string): string {
+    return parent === '' ? name : `${parent}/${name}`;
+  }
+
+  /** Answer one request; never throws (an unexpected error is EIO). */
+  handle(addon: FuseAddon, req: FuseRequest): void {
+    let p: Promise<void>;
+    try {
+      p = this.dispatch(addon, req);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.catch((err: unknown) => {
+      this.log.error({ op: req.op, err: (err as Error).stack }, 'fuse request failed');
+      addon.replyErr(req.id, EIO);
+    });
+  }
+
+  private reply(addon: FuseAddon, id: number, r: number): void {
+    addon.replyErr(id, r < 0 ? -r : 0);
+  }
+
+  /** Look up parent/name after a successful create/mkdir/mknod, as libfuse 2 does. */
+  private entry(addon: FuseAddon, req: FuseRequest, parentPath: string, name: string, fh: number | null): void {
+    const parent = this.nodes.get(req.ino);
+    const attr = this.getattr(this.childPath(parentPath, name));
+    if (typeof attr === 'number' || parent === undefined) {
+      addon.replyErr(req.id, typeof attr === 'number' ? -attr : ENOENT);
+      return;
+    }
+    const node = this.nodes.lookup(parent, name);
+    const full = { ino: node.id, ...attr };
+    if (fh === null) addon.replyEntry(req.id, full, TIMEOUT);
+    else if (addon.replyCreate(req.id, full, TIMEOUT, fh) !== 0) this.nodes.forget(node.id, 1);
+  }
+
+  private async dispatch(addon: FuseAddon, req: FuseRequest): Promise<void> {
+    const id = req.id;
+    switch (req.op) {
+      case FuseOp.FORGET:
+        this.nodes.forget(req.ino, req.size);
+        addon.replyNone(id);
+        return;
+      case FuseOp.EXIT:
+        this.log.warn({ result: req.off }, 'fuse session loop ended (unmounted from outside?)');
+        return;
+      case FuseOp.RELEASE:
+        addon.replyErr(id, 0);
+        return;
+      case FuseOp.RELEASEDIR:
+        this.dirListings.delete(req.fh);
+        addon.replyErr(id, 0);
+        return;
+      case FuseOp.STATFS: {
+        const s = this.o.fsops.memdb.statfs();
+        addon.replyStatfs(id, { bsize: s.bsize, frsize: 0, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: s.namemax });
+        return;
+      }
+      default:
+        break;
+    }
+    const path = this.nodePath(req.ino);
+    if (typeof path === 'number') {
+      addon.replyErr(id, -path);
+      return;
+    }
+    const name = req.name?.toString('latin1') ?? '';
+    switch (req.op) {
+      case FuseOp.LOOKUP: {
+        const parent = this.nodes.get(req.ino)!;
+        const attr = this.getattr(this.childPath(path, name));
+        if (typeof attr === 'number') {
+          addon.replyErr(id, -attr);
+          return;
+        }
+        const node = this.nodes.lookup(parent, name);
+        if (addon.replyEntry(id, { ino: node.id, ...attr }, TIMEOUT) !== 0) this.nodes.forget(node.id, 1);
+        return;
+      }
+      case FuseOp.GETATTR: {
+        const attr = this.getattr(path);
+        if (typeof attr === 'number') addon.replyErr(id, -attr);
+        else addon.replyAttr(id, { ino: req.ino, ...attr }, TIMEOUT);
+        return;
+      }
+      case FuseOp.SETATTR:
+        await this.setattr(addon, req, path);
+        return;
+      case FuseOp.READLINK: {
+        const t = resolve(path);
+        if (t.kind === 'fixed' && isLink(t.name)) addon.replyReadlink(id, Buffer.from(linkTarget(t.name, this.o.nodename), 'latin1'));
+        else addon.replyErr(id, t.kind === 'memdb' || t.kind === 'root' ? EACCES : EACCES);
+        return;
+      }
+      case FuseOp.MKNOD: {
+        if ((req.mode & S_IFMT) !== S_IFREG) {
+          addon.replyErr(id, ENOSYS);
+          return;
+        }
+        const r = await this.create(this.childPath(path, name));
+        if (r < 0) this.reply(addon, id, r);
+        else this.entry(addon, req, path, name, null);
+        return;
+      }
+      case FuseOp.CREATE: {
+        const r = await this.create(this.childPath(path, name));
+        if (r < 0) this.reply(addon, id, r);
+        else this.entry(addon, req, path, name, this.nextFh++);
+        return;
+      }
+      case FuseOp.MKDIR: {
+        const r = await this.mkdir(this.childPath(path, name));
+        if (r < 0) this.reply(addon, id, r);
+        else this.entry(addon, req, path, name, null);
+        return;
+      }
+      case FuseOp.UNLINK:
+      case FuseOp.RMDIR: {
+        const r = await this.remove(this.childPath(path, name));
+        if (r >= 0) {
+          const parent = this.nodes.get(req.ino);
+          if (parent !== undefined) this.nodes.remove(parent, name);
+        }
+        this.reply(addon, id, r);
+        return;
+      }
+      case FuseOp.RENAME: {
+        const newParentPath = this.nodePath(req.newparent!);
+        if (typeof newParentPath === 'number') {
+          addon.replyErr(id, -newParentPath);
+          return;
+        }
+        const newName = req.newname!.toString('latin1');
+        const r = await this.rename(this.childPath(path, name), this.childPath(newParentPath, newName));
+        if (r >= 0) {
+          const parent = this.nodes.get(req.ino);
+          const newParent = this.nodes.get(req.newparent!);
+          if (parent !== undefined && newParent !== undefined) this.nodes.rename(parent, name, newParent, newName);
+        }
+        this.reply(addon, id, r);
+        return;
+      }
+      case FuseOp.OPEN: {
+        const t = resolve(path);
+        let r = 0;
+        if (t.kind === 'root' || t.kind === 'below-fixed') r = -EACCES;
+        else if (t.kind === 'memdb' && this.o.fsops.getattr(t.path) === null) r = -ENOENT;
+        if (r < 0) addon.replyErr(id, -r);
+        else addon.replyOpen(id, this.nextFh++, true);
+        return;
+      }
+      case FuseOp.READ: {
+        const r = this.read(path, req.off, req.size);
+        if (typeof r === 'number') addon.replyErr(id, -r);
+        else addon.replyBuf(id, r);
+        return;
+      }
+      case FuseOp.WRITE: {
+        const r = await this.write(path, req.data!, req.off);
+        if (r < 0) addon.replyErr(id, -r);
+        else addon.replyWrite(id, r);
+        return;
+      }
+      case FuseOp.OPENDIR:
+        addon.replyOpen(id, this.nextFh++, false);
+        return;
+      case FuseOp.READDIR: {
+        let l = this.dirListings.get(req.fh);
+        if (l === undefined || req.off === 0) {
+          const fresh = this.listing(path);
+          l = { names: fresh.names.map((n) => Buffer.from(n, 'latin1')), types: fresh.types };
+          this.dirListings.set(req.fh, l);
+        }
+        addon.replyDir(id, l.names, l.types, req.off, req.size);
+        return;
+      }
+      default:
+        addon.replyErr(id, ENOSYS);
+    }
+  }
+
+  /** fuse.c (libfuse 2): fuse_lib_setattr — chmod, chown, truncate, utimens (only with both times), then getattr. */
+  private async setattr(addon: FuseAddon, req: FuseRequest, path: string): Promise<void> {
+    const v = req.toSet ?? 0;
+    let r = 0;
+    if (v & SetAttr.MODE) r = chmodAllowed(path, req.mode) ? 0 : -EPERM;
+    if (r === 0 && v & (SetAttr.UID | SetAttr.GID)) {
+      r = chownAllowed(v & SetAttr.UID ? req.uid : null, v & SetAttr.GID ? req.gid! : null, this.o.wwwGid) ? 0 : -EPERM;
+    }
+    if (r === 0 && v & SetAttr.SIZE) {
+      const t = await this.truncate(path, req.size);
+      r = t < 0 ? t : 0;
+    }
+    if (r === 0 && (v & (SetAttr.ATIME | SetAttr.MTIME)) === (SetAttr.ATIME | SetAttr.MTIME)) {
+      const mtime = v & SetAttr.MTIME_NOW ? this.now() : req.mtime!;
+      const u = await this.utimens(path, mtime);
+      r = u < 0 ? u : 0;
+    }
+    if (r < 0) {
+      addon.replyErr(req.id, -r);
+      return;
+    }
+    const attr = this.getattr(path);
+    if (typeof attr === 'number') addon.replyErr(req.id, -attr);
+    else addon.replyAttr(req.id, { ino: req.ino, ...attr }, TIMEOUT);
+  }
+}
