@@ -336,6 +336,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
         isQuorate: () => (quorum === null ? true : quorum.quorate),
         starttime: startTime,
         log: domainLog(logger, 'fuse'),
+        onLoopExit: () => process.kill(process.pid, 'SIGTERM'),
       });
     } catch (err) {
       server.close();

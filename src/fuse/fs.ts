@@ -147,6 +147,7 @@ export interface PveFsOptions {
   readonly wwwGid: number;
   readonly log?: Log;
   readonly now?: () => number;
+  readonly onLoopExit?: () => void;
 }
 
 /** Attributes of an object (without ino), or −errno. */
@@ -353,6 +354,7 @@ export class PveFs {
         return;
       case FuseOp.EXIT:
         this.log.warn({ result: req.off }, 'fuse session loop ended (unmounted from outside?)');
+        this.o.onLoopExit?.();
         return;
       case FuseOp.RELEASE:
         addon.replyErr(id, 0);

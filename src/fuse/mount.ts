@@ -58,6 +58,8 @@ export interface MountOptions {
   readonly kvstore?: () => readonly KvBlock[];
   readonly rrdDump?: () => string;
   readonly clusterLog?: () => readonly ClusterLogEntry[];
+  /** The session loop ended without unmount() (someone ran `umount`): C's main then shuts down. */
+  readonly onLoopExit?: () => void;
 }
 
 export interface PveMount {
@@ -89,7 +91,7 @@ export async function mountPve(o: MountOptions): Promise<PveMount> {
     ...(o.rrdDump && { rrdDump: o.rrdDump }),
     ...(o.clusterLog && { clusterLog: o.clusterLog }),
   };
-  const fs = new PveFs({ fsops: o.fsops, sources, nodename: o.nodename, isQuorate: o.isQuorate, wwwGid: wwwDataGid(), log });
+  const fs = new PveFs({ fsops: o.fsops, sources, nodename: o.nodename, isQuorate: o.isQuorate, wwwGid: wwwDataGid(), log, ...(o.onLoopExit && { onLoopExit: o.onLoopExit }) });
   const handle = addon.mount(o.mountpoint, MOUNT_OPTIONS, (req) => fs.handle(addon, req));
   const dev = await mountDevice(o.mountpoint);
   log.info({ mountpoint: o.mountpoint, dev }, 'mounted /etc/pve filesystem');

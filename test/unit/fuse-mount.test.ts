@@ -281,4 +281,13 @@ describe('fuse mount (real kernel FUSE, child daemon)', { skip }, () => {
     assert.equal(await env.ok('cat pub.cfg'), 'pub\n');
     assert.equal(await env.ok(`grep -c " ${env.mnt} " /proc/self/mounts`), '1\n');
   });
+
+  it('an external umount ends the daemon (C: fuse_loop_mt returns, main shuts down)', async () => {
+    const d = env.daemon!;
+    const exited = new Promise<number | null>((r) => d.once('exit', (c) => r(c)));
+    const r = await env.sh(`umount ${env.mnt}`, undefined, false);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(await exited, 0);
+    env.daemon = null;
+  });
 });
