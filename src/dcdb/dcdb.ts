@@ -131,6 +131,14 @@ export class Dcdb implements DfsmCallbacks {
     let updatesSent = 0;
     if (this.dfsm.isLocal(leader.member)) {
       const inodes = createUpdates(leader.index, states.map((s) => s.index));
+      // A file with size but no data (memdb.md pitfall 2) cannot be sent; C's leader
+      // crashes on it and reloads it as empty after the restart. Do that reload and
+      // leave, so the next round announces and sends the reloaded entry.
+      const dataless = this.memdb.reloadDatalessFiles(inodes);
+      if (dataless.length > 0) {
+        this.log.error({ inodes: dataless }, 'file with size but without data cannot be sent - reloaded as empty, leaving');
+        return { ok: false };
+      }
       for (const inode of inodes) {
         const entry = this.memdb.index.get(inode);
         if (entry === undefined) {

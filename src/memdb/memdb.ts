@@ -467,6 +467,25 @@ export class Memdb {
     return ok;
   }
 
+  /**
+   * Files in the "size without data" state of memdb.md pitfall 2 cannot be sent in an
+   * UPDATE (C would read `size` bytes from NULL and crash). Reload them as a restart
+   * would: the row has no data, so the file becomes empty (size 0). Memory only; the
+   * database row is already empty. Returns the inodes changed.
+   */
+  reloadDatalessFiles(inodes: Iterable<number>): number[] {
+    const changed: number[] = [];
+    for (const inode of inodes) {
+      const e = this.index.get(inode);
+      if (e === undefined || e.type !== DT_REG || e.size === 0 || e.data !== null) continue;
+      const parent = this.index.get(e.parent);
+      assert(parent !== undefined && parent.children !== null, `invariant: parent of inode ${inode} missing`);
+      this.place(parent, makeEntry({ ...e, size: 0, data: null }));
+      changed.push(inode);
+    }
+    return changed;
+  }
+
   // ---- index, checksum, sync ------------------------------------------------
 
   /** All entries sorted by inode (unsigned compare; inodes are non-negative numbers). */
