@@ -320,10 +320,10 @@ export class Memdb {
       target = dir;
       name = split.basename;
     }
-    if (source.type === DT_DIR && source.children!.size > 0) return -ENOTEMPTY;
+    if (source.type === DT_DIR && source.children!.size > 0) return this.dropVictimRow(deleteInode, -ENOTEMPTY);
     // Moving a directory into itself detaches it and reads freed memory in C
     // (pitfall 5); refuse it. Only reachable with an empty directory.
-    if (target === source) return -EINVAL;
+    if (target === source) return this.dropVictimRow(deleteInode, -EINVAL);
 
     const version = this.root.version + 1;
     const moved = makeEntry(
@@ -339,6 +339,24 @@ export class Memdb {
       if (toVm !== null) this.vmlist.register(toVm);
     }
     return 0;
+  }
+
+  /**
+   * A failing rename that already dropped its target from memory (pitfall 3) also
+   * deletes the target's row. C leaves the row, so memory and database disagree: the
+   * next sync commit, which deletes only the rows of the announced (in-memory) index,
+   * then loads a duplicate name and fails for good, and a restart resurrects the entry.
+   * Peers cannot see the difference (no version change, memory as in C).
+   */
+  private dropVictimRow(inode: number, result: number): number {
+    if (inode === 0) return result;
+    try {
+      this.db.deleteRow(inode);
+    } catch (err) {
+      this.errors = true;
+      this.log.error({ err: (err as Error).message }, 'database write failed - memdb is now read-only until restart');
+    }
+    return result;
   }
 
   mtime(path: string, writer: number, mtime: number): number {
