@@ -134,6 +134,13 @@ export class DfsmService {
   private initializeFn(): boolean {
     if (!this.dfsm.restartable()) return false;
     this.dfsm.initialize();
+    // Events held since the last dispatch failure belong to the session we left
+    // (after cpg_leave nothing else can arrive until the next join). C leaves them
+    // unread in the kept CPG handle and dispatches them after the rejoin, where a stale
+    // confchg/SYNC_START from the old session makes the fresh session leave again, and
+    // that leaves the new session's own events unread: an endless leave/rejoin loop
+    // (found by the simulation, src/sim). Drop them instead.
+    this.backlog = [];
     if (!this.dfsm.hasTransport) {
       const gen = ++this.transportGen;
       const t = this.opts.createTransport(this.handlersFor(gen));
@@ -141,7 +148,6 @@ export class DfsmService {
         this.log.error({ code: t }, 'cpg_initialize failed');
         return false;
       }
-      this.backlog = [];
       this.dfsm.attach(t);
     }
     if (this.dfsm.join() !== CsError.OK) {
