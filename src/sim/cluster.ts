@@ -20,6 +20,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimNetwork, type SimTransport } from '../cluster/sim.js';
+import type { TransportHandlers } from '../cluster/transport.js';
 import { ManualClock, nowSeconds } from '../dfsm/clock.js';
 import { Dfsm } from '../dfsm/dfsm.js';
 import { DfsmService } from '../dfsm/service.js';
@@ -215,6 +216,8 @@ export class NodeProcess {
   readonly service: DfsmService;
   readonly fs: FsOps;
   transport: SimTransport | null = null;
+  /** The handlers the service gave its transport: `handlers.deliver` injects a delivery (hostile-input tests). */
+  handlers: TransportHandlers | null = null;
   /** A local client operation is outstanding (clients are sequential per node). */
   busy = false;
   alive = true;
@@ -242,7 +245,7 @@ export class NodeProcess {
       dfsm: this.dfsm,
       clock,
       verifyPeriodSec: 0,
-      createTransport: (h) => (this.transport = cluster.net.connect(nodeid, pid, h)),
+      createTransport: (h) => ((this.handlers = h), (this.transport = cluster.net.connect(nodeid, pid, h))),
     });
   }
 
