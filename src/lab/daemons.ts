@@ -41,9 +41,18 @@ export class DaemonLab {
     return [process.execPath, this.bin, ...args];
   }
 
-  /** Start the daemon in the foreground in node i (default paths, private per node). */
-  start(i: number, extra: string[] = []): void {
-    this.lab.spawn(i, 'pmxcfs', this.cli('-f', '--no-fuse', ...extra), { append: true });
+  /**
+   * Start the daemon in the foreground in node i (default paths, private per node).
+   * Without `fuse` it serves files through the control socket only.
+   */
+  start(i: number, extra: string[] = [], options: { fuse?: boolean } = {}): void {
+    const fuse = options.fuse === true ? [] : ['--no-fuse'];
+    this.lab.spawn(i, 'pmxcfs', this.cli('-f', ...fuse, ...extra), { append: true });
+  }
+
+  /** A shell command in node i (for /etc/pve: never from the daemon's own process). */
+  async sh(i: number, script: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    return this.lab.exec(i, ['sh', '-c', script], { timeoutMs: 60_000 });
   }
 
   async status(i: number): Promise<DaemonStatus> {

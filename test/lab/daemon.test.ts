@@ -141,4 +141,26 @@ describe('pmxcfs-ts daemon on a 3-node lab', { skip, timeout: 600_000 }, () => {
     assert.equal(s.quorate, true);
     assert.equal(s.dfsm, null);
   });
+
+  it('without -f it daemonizes: the parent exits 0 after readiness and writes the child pid; a second start is refused; SIGTERM cleans up', async () => {
+    await lab.kill(2, 'pmxcfs', 'SIGTERM');
+    // The detached child keeps stdout/stderr (the journal under systemd): send them to a file.
+    const started = await lab.exec(2, ['sh', '-c', `${d.cli('--no-fuse').join(' ')} >>/run/pmxcfs-daemon.log 2>&1`], { timeoutMs: 30_000 });
+    assert.equal(started.code, 0, started.stderr);
+    const pidText = await lab.exec(2, ['cat', '/run/pve-cluster.pid']);
+    const pid = Number(pidText.stdout.trim());
+    const s = await d.status(2);
+    assert.equal(s.pid, pid, 'the pid file names the running daemon');
+    assert.equal((await lab.exec(2, ['test', '-e', '/run/pve-cluster/cfs-restart-flag'])).code, 1, 'restart flag removed at start');
+    const second = await lab.exec(2, d.cli('-f', '--no-fuse'), { timeoutMs: 30_000 });
+    assert.equal(second.code, 255);
+    assert.match(second.stdout + second.stderr, /unable to acquire pmxcfs lock/);
+    await lab.exec(2, ['kill', '-TERM', String(pid)]);
+    const deadline = Date.now() + 10_000;
+    while ((await lab.exec(2, ['test', '-e', '/run/pve-cluster.pid'])).code === 0) {
+      assert.ok(Date.now() < deadline, 'pid file removed after SIGTERM');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await lab.exec(2, ['test', '-e', '/run/pve-cluster/cfs-restart-flag'])).code, 0, 'restart flag written at orderly stop');
+  });
 });
