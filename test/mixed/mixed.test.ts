@@ -276,6 +276,7 @@ describe(`mixed ${shapeName(['C', 'T', 'T'])} (1 C + 2 TS, C lowest, C under lib
         assert.ok(Date.now() < deadline, `verify: C ${c}, TS ${JSON.stringify(ts.map((s) => s.dfsm!.lastVerify))}\n${m.tail(1)}`);
         await sleep(500);
       }
+      assert.match(m.log(1), /send verify request/, 'the C node itself started the round (its clock passed the hour)');
       assertCleanC(m, 1);
       // The lock was created (by TS n3) more than 120 s ago in the C node's clock.
       await m.ops(3, [{ op: 'touch', path: lock, mtime: 0 }]);
