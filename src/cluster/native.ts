@@ -8,9 +8,9 @@
  * and cmap.ts decide what to do.
  */
 
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { addonLoader } from '../util/addon.js';
+
+export { packageRoot } from '../util/addon.js';
 
 export interface NativeCpgAddress {
   readonly nodeid: number;
@@ -88,21 +88,7 @@ export interface CorosyncAddon {
   Cmap: new (callbacks: NativeCmapCallbacks) => NativeCmap;
 }
 
-/** The repository root (dist/src/cluster/native.js → ../../..). */
-export function packageRoot(): string {
-  return fileURLToPath(new URL('../../../', import.meta.url));
-}
-
-let addon: CorosyncAddon | undefined;
-
-export function loadCorosync(): CorosyncAddon {
-  if (addon === undefined) {
-    const dir = process.env['PMXCFS_NATIVE_DIR'] ?? join(packageRoot(), 'build', 'Release');
-    const require = createRequire(import.meta.url);
-    addon = require(join(dir, 'corosync.node')) as CorosyncAddon;
-  }
-  return addon;
-}
+export const loadCorosync = addonLoader<CorosyncAddon>('corosync');
 
 /** Names of cs_error_t codes, for log messages ("CS_ERR_LIBRARY"). */
 const csErrorNames: Record<number, string> = {

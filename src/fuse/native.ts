@@ -1,7 +1,5 @@
 /** Loader and types of build/Release/fuse.node (native/fuse.cc). */
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { packageRoot } from '../cluster/native.js';
+import { addonLoader } from '../util/addon.js';
 
 /** Request kinds (native/fuse.cc: enum Op). */
 export const FuseOp = {
@@ -99,12 +97,4 @@ export interface FuseAddon {
   readonly MNT_DETACH: number;
 }
 
-let addon: FuseAddon | undefined;
-
-export function fuseAddon(): FuseAddon {
-  if (addon === undefined) {
-    const dir = process.env['PMXCFS_NATIVE_DIR'] ?? join(packageRoot(), 'build', 'Release');
-    addon = createRequire(import.meta.url)(join(dir, 'fuse.node')) as FuseAddon;
-  }
-  return addon;
-}
+export const fuseAddon = addonLoader<FuseAddon>('fuse');

@@ -23,29 +23,25 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS tree (
   name TEXT NOT NULL,
   data BLOB);`;
 
-/** A row as stored. `name` is the raw bytes of the TEXT column (null if NULL). */
-export interface Row {
+interface RowFields {
   readonly inode: number;
   readonly parent: number;
   readonly version: number;
   readonly writer: number;
   readonly mtime: number;
   readonly type: number;
-  readonly name: Buffer | null;
+  /** null → NULL; a 0-length Buffer → X'' (C writes both for directories). */
   readonly data: Buffer | null;
 }
 
-/** What one row write stores: data null → NULL, a 0-length Buffer → X''. */
-export interface RowWrite {
-  readonly inode: number;
-  readonly parent: number;
-  readonly version: number;
-  readonly writer: number;
-  readonly mtime: number;
-  readonly type: number;
-  /** Byte string. */
+/** A row as stored. `name` is the raw bytes of the TEXT column (null if NULL). */
+export interface Row extends RowFields {
+  readonly name: Buffer | null;
+}
+
+/** What one row write stores; `name` is a byte string. */
+export interface RowWrite extends RowFields {
   readonly name: string;
-  readonly data: Buffer | null;
 }
 
 export interface RootValues {

@@ -1,0 +1,26 @@
+/**
+ * Loading the N-API addons built by node-gyp into build/Release/ at `npm install`
+ * (corosync.node, fuse.node, posix.node). Each is loaded lazily on first use, so
+ * commands that do not need one never load it. PMXCFS_NATIVE_DIR overrides the folder.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (dist/src/util/addon.js → ../../..). */
+export function packageRoot(): string {
+  return fileURLToPath(new URL('../../../', import.meta.url));
+}
+
+export function nativeDir(): string {
+  return process.env['PMXCFS_NATIVE_DIR'] ?? join(packageRoot(), 'build', 'Release');
+}
+
+/** A lazy, memoised loader for build/Release/NAME.node typed as T. */
+export function addonLoader<T>(name: string): () => T {
+  let addon: T | undefined;
+  return () => {
+    if (addon === undefined) addon = createRequire(import.meta.url)(join(nativeDir(), `${name}.node`)) as T;
+    return addon;
+  };
+}
