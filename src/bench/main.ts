@@ -1,0 +1,519 @@
+/**
+ * `npm run bench` — pmxcfs-ts against the C pmxcfs ($PMXCFS_C_BIN) and the raw CPG
+ * limit on the 3-node lab `pmxbench`, in one run (issue 8). Without $PMXCFS_C_BIN
+ * only pmxcfs-ts is measured.
+ *
+ *   1. replicated writes through /etc/pve (FUSE) from node 1: create+write+close of
+ *      100 B / 4 KiB / 64 KiB files, 1 and 4 writers (ops/s, median, p99), timed by
+ *      src/bench/writer.ts running inside the node; for pmxcfs-ts also `fs batch`;
+ *   2. full-copy sync: nodes 1, 2 hold a generated DB, node 3 starts empty; time from
+ *      its daemon's start to its "all data is up to date" log line, its RSS after;
+ *   3. DB load: daemon start in local mode (-l) on node 1 until /etc/pve is mounted,
+ *      RSS; plus in-process Memdb load, cold index and checksum (src/bench/dbload.ts,
+ *      node:crypto vs @noble/hashes);
+ *   4. raw CPG round trip and throughput (src/bench/cpg-measure.ts), the limit.
+ *
+ * C and pmxcfs-ts are measured alternately in the same run; a node runs one of them.
+ * Prints a Markdown table and writes bench/run-STAMP.json. `--quick` is a short run.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../cluster/native.js';
+import { DaemonLab } from '../lab/daemons.js';
+import { Lab, labUnavailable, type ProcInfo } from '../lab/lab.js';
+import { measureCpg, type CpgRow } from './cpg-measure.js';
+import { cachedDb } from './gendb.js';
+import { fmt, markdownTable, percentile, rssMiB } from './stats.js';
+
+type Kind = 'C' | 'TS';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const WRITER = fileURLToPath(new URL('./writer.js', import.meta.url));
+const DBLOAD = fileURLToPath(new URL('./dbload.js', import.meta.url));
+const CACHE = '/var/tmp/pmxcfs-bench';
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+interface WriteFigure {
+  kind: Kind | 'TS fs batch';
+  size: number;
+  writers: number;
+  ops: number;
+  opsPerSec: number;
+  medianMs?: number;
+  p99Ms?: number;
+  errors: string[];
+}
+
+interface SyncFigure {
+  kind: Kind;
+  db: string;
+  inodes: number;
+  bytes: number;
+  runsS: number[];
+  seconds: number;
+  joinerRssMiB: number;
+  leaderRssMiB: number;
+}
+
+interface LoadFigure {
+  kind: Kind;
+  db: string;
+  runsMs: number[];
+  ms: number;
+  rssMiB: number;
+}
+
+interface DbSpec {
+  label: string;
+  inodes: number;
+  bytes: number;
+}
+
+class Bench {
+  readonly lab = new Lab({ prefix: 'pmxbench' });
+  readonly d = new DaemonLab(this.lab);
+  readonly kinds: Kind[];
+
+  constructor(
+    readonly cBin: string | undefined,
+    readonly quick: boolean,
+  ) {
+    this.kinds = cBin !== undefined ? ['C', 'TS'] : ['TS'];
+  }
+
+  /** Kinds in alternating order for round r. */
+  order(r: number): Kind[] {
+    return r % 2 === 0 ? this.kinds : [...this.kinds].reverse();
+  }
+
+  dbPath(i: number): string {
+    return join(this.lab.nodeRoot(i), 'var-lib-pve-cluster', 'config.db');
+  }
+
+  resetDb(i: number, from?: string): void {
+    for (const ext of ['', '-wal', '-shm']) rmSync(this.dbPath(i) + ext, { force: true });
+    if (from !== undefined) copyFileSync(from, this.dbPath(i));
+  }
+
+  start(kind: Kind, i: number, extra: string[] = []): ProcInfo {
+    const argv = kind === 'C' ? [this.cBin!, '-f', ...extra] : this.d.cli('-f', ...extra);
+    return this.lab.spawn(i, 'pmxcfs', argv);
+  }
+
+  async stop(i: number): Promise<void> {
+    await this.lab.kill(i, 'pmxcfs', 'SIGTERM', true, 20_000);
+    // A daemon that had to be killed leaves its FUSE mount behind.
+    await this.lab.exec(i, ['sh', '-c', "grep -q ' /etc/pve fuse' /proc/mounts && umount -l /etc/pve; true"]);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([1, 2, 3].map((i) => this.stop(i)));
+  }
+
+  /** dcdb mode lines of node i's daemon log, oldest first. */
+  modeLines(kind: Kind, i: number): string[] {
+    return this.lab
+      .readLog(i, 'pmxcfs')
+      .split('\n')
+      .filter((l) => (kind === 'C' ? l.startsWith('[dcdb] ') : l.startsWith('{')))
+      .filter((l) => /notice: members: |starting data syncronisation|all data is up to date|leaving CPG group|start cluster connection|waiting for updates from leader|"msg":"members"/.test(l));
+  }
+
+  /** The last membership has `n` members and the mode after it is SYNCED. */
+  synced(kind: Kind, i: number, n: number): boolean {
+    const lines = this.modeLines(kind, i);
+    let k = lines.length - 1;
+    if (k < 0 || !lines[k]!.includes('all data is up to date')) return false;
+    while (k >= 0 && !/notice: members: |"msg":"members"/.test(lines[k]!)) k--;
+    if (k < 0) return false;
+    const m = lines[k]!;
+    const count = kind === 'C' ? m.slice(m.indexOf('members: ') + 9).split(',').length : (JSON.parse(m) as { members: unknown[] }).members.length;
+    return count === n;
+  }
+
+  async waitSynced(kind: Kind, nodes: readonly number[], timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!nodes.every((i) => this.synced(kind, i, nodes.length))) {
+      for (const i of nodes) {
+        if (!this.lab.isRunning(i, 'pmxcfs')) throw new Error(`n${i} (${kind}) daemon exited:\n${this.lab.readLog(i, 'pmxcfs').slice(-2000)}`);
+      }
+      if (Date.now() > deadline) throw new Error(`${kind} nodes ${nodes.join(',')} not synced after ${timeoutMs} ms:\n${nodes.map((i) => this.modeLines(kind, i).slice(-4).join('\n')).join('\n---\n')}`);
+      await sleep(50);
+    }
+  }
+
+  async waitMounted(i: number, pid: number, timeoutMs = 60_000): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      let mounts = '';
+      try {
+        mounts = readFileSync(`/proc/${pid}/mounts`, 'utf8');
+      } catch {
+        throw new Error(`n${i}: daemon ${pid} exited:\n${this.lab.readLog(i, 'pmxcfs').slice(-2000)}`);
+      }
+      if (mounts.includes(' /etc/pve fuse')) return performance.now();
+      if (performance.now() > deadline) throw new Error(`n${i}: /etc/pve not mounted after ${timeoutMs} ms`);
+      await sleep(2);
+    }
+  }
+
+  /** All three nodes of `kind` from empty DBs, synced, /etc/pve mounted on node 1. */
+  async cluster(kind: Kind): Promise<void> {
+    await this.stopAll();
+    const procs = [1, 2, 3].map((i) => {
+      this.resetDb(i);
+      return this.start(kind, i);
+    });
+    await this.waitSynced(kind, [1, 2, 3]);
+    await this.waitMounted(1, procs[0]!.pid);
+  }
+
+  // ---- 1. writes --------------------------------------------------------------
+
+  async writer(dir: string, size: number, count: number, writers: number): Promise<{ ops: number; wallMs: number; latUs: number[]; errors: string[] }> {
+    const r = await this.lab.exec(1, [process.execPath, WRITER, JSON.stringify({ dir, size, count, writers })], { timeoutMs: 600_000 });
+    if (r.code !== 0) throw new Error(`writer: exit ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as { ops: number; wallMs: number; latUs: number[]; errors: string[] };
+  }
+
+  async fsBatch(dir: string, size: number, count: number): Promise<{ ops: number; opsPerSec: number; errors: string[] }> {
+    const data = 'a'.repeat(size);
+    const run = async (n: number, sub: string): Promise<number> => {
+      const ops = [{ op: 'mkdir', path: `${dir}/${sub}` }, ...Array.from({ length: n }, (_, k) => ({ op: 'write', path: `${dir}/${sub}/f${k}`, data }))];
+      const t = performance.now();
+      const res = await this.d.batch(1, ops);
+      const ms = performance.now() - t;
+      const bad = res.filter((x) => !x.ok);
+      if (bad.length > 0) throw new Error(`fs batch: ${JSON.stringify(bad.slice(0, 3))}`);
+      return ms;
+    };
+    await this.d.batch(1, [{ op: 'mkdir', path: dir }]);
+    const base = await run(1, 'base'); // process start, connect, mkdir, one write
+    const full = await run(count, 'full');
+    return { ops: count - 1, opsPerSec: ((count - 1) * 1000) / Math.max(1, full - base), errors: [] };
+  }
+
+  async writes(rounds: number): Promise<WriteFigure[]> {
+    const sizes: [number, number][] = this.quick
+      ? [
+          [100, 200],
+          [4096, 200],
+          [65536, 60],
+        ]
+      : [
+          [100, 1000],
+          [4096, 1000],
+          [65536, 300],
+        ];
+    const acc = new Map<string, { kind: WriteFigure['kind']; size: number; writers: number; lat: number[]; wallMs: number; ops: number; errors: string[] }>();
+    const add = (kind: WriteFigure['kind'], size: number, writers: number, ops: number, wallMs: number, lat: number[], errors: string[]): void => {
+      const key = `${kind}/${size}/${writers}`;
+      const a = acc.get(key) ?? { kind, size, writers, lat: [], wallMs: 0, ops: 0, errors: [] };
+      a.lat.push(...lat);
+      a.wallMs += wallMs;
+      a.ops += ops;
+      a.errors.push(...errors);
+      acc.set(key, a);
+    };
+    for (let r = 0; r < rounds; r++) {
+      for (const kind of this.order(r)) {
+        log(`writes: round ${r + 1}/${rounds}, ${kind} cluster`);
+        await this.cluster(kind);
+        await this.writer(`/etc/pve/warm${r}`, 4096, 50, 1);
+        for (const [size, count] of sizes) {
+          for (const writers of [1, 4]) {
+            const w = await this.writer(`/etc/pve/b${r}-${size}-${writers}`, size, count, writers);
+            add(kind, size, writers, w.ops, w.wallMs, w.latUs, w.errors);
+            log(`  ${kind} ${size} B x${writers}: ${((w.ops * 1000) / w.wallMs).toFixed(0)} ops/s`);
+          }
+          if (kind === 'TS') {
+            const b = await this.fsBatch(`fb${r}-${size}`, size, Math.min(count, this.quick ? 100 : 300));
+            add('TS fs batch', size, 1, b.ops, (b.ops * 1000) / b.opsPerSec, [], b.errors);
+          }
+        }
+      }
+    }
+    await this.stopAll();
+    return [...acc.values()].map((a) => {
+      const lat = a.lat.sort((x, y) => x - y);
+      return {
+        kind: a.kind,
+        size: a.size,
+        writers: a.writers,
+        ops: a.ops,
+        opsPerSec: (a.ops * 1000) / a.wallMs,
+        ...(lat.length > 0 ? { medianMs: percentile(lat, 50) / 1000, p99Ms: percentile(lat, 99) / 1000 } : {}),
+        errors: a.errors.slice(0, 5),
+      };
+    });
+  }
+
+  // ---- 2. full-copy sync ----------------------------------------------------------
+
+  async syncOnce(kind: Kind, db: string): Promise<{ seconds: number; joinerRssMiB: number; leaderRssMiB: number }> {
+    await this.stopAll();
+    this.resetDb(1, db);
+    this.resetDb(2, db);
+    this.resetDb(3);
+    this.start(kind, 1);
+    this.start(kind, 2);
+    await this.waitSynced(kind, [1, 2], 300_000);
+    await sleep(500);
+    const t0 = performance.now();
+    const p = this.start(kind, 3);
+    const deadline = t0 + 600_000;
+    let t1 = 0;
+    for (;;) {
+      if (this.modeLines(kind, 3).some((l) => l.includes('all data is up to date'))) {
+        t1 = performance.now();
+        break;
+      }
+      if (!this.lab.isRunning(3, 'pmxcfs')) throw new Error(`n3 (${kind}) exited during sync:\n${this.lab.readLog(3, 'pmxcfs').slice(-2000)}`);
+      if (performance.now() > deadline) throw new Error(`n3 (${kind}) not synced after 600 s`);
+      await sleep(5);
+    }
+    await sleep(1000);
+    const joinerRssMiB = (await rssMiB(p.pid)) ?? NaN;
+    const leaderRssMiB = (await rssMiB(this.lab.proc(1, 'pmxcfs')!.pid)) ?? NaN;
+    await this.waitSynced(kind, [1, 2, 3], 300_000);
+    const sums = await Promise.all([1, 3].map((i) => this.d.checksum(i)));
+    if (sums[0] !== sums[1]) throw new Error(`${kind}: n3 checksum ${sums[1]} differs from n1 ${sums[0]}`);
+    return { seconds: (t1 - t0) / 1000, joinerRssMiB, leaderRssMiB };
+  }
+
+  async syncs(dbs: readonly (DbSpec & { file: string; rounds: number })[]): Promise<SyncFigure[]> {
+    const out: SyncFigure[] = [];
+    for (const spec of dbs) {
+      const runs = new Map<Kind, { seconds: number; joinerRssMiB: number; leaderRssMiB: number }[]>();
+      for (let r = 0; r < spec.rounds; r++) {
+        for (const kind of this.order(r)) {
+          log(`sync ${spec.label}: round ${r + 1}/${spec.rounds}, ${kind}`);
+          const res = await this.syncOnce(kind, spec.file);
+          log(`  ${kind}: ${res.seconds.toFixed(2)} s, joiner RSS ${res.joinerRssMiB.toFixed(0)} MiB`);
+          runs.set(kind, [...(runs.get(kind) ?? []), res]);
+        }
+      }
+      for (const kind of this.kinds) {
+        const rs = runs.get(kind)!;
+        out.push({
+          kind,
+          db: spec.label,
+          inodes: spec.inodes,
+          bytes: spec.bytes,
+          runsS: rs.map((x) => x.seconds),
+          seconds: percentile(rs.map((x) => x.seconds).sort((a, b) => a - b), 50),
+          joinerRssMiB: Math.max(...rs.map((x) => x.joinerRssMiB)),
+          leaderRssMiB: Math.max(...rs.map((x) => x.leaderRssMiB)),
+        });
+      }
+    }
+    await this.stopAll();
+    return out;
+  }
+
+  // ---- 3. DB load ----------------------------------------------------------------
+
+  async loadOnce(kind: Kind, db: string): Promise<{ ms: number; rssMiB: number }> {
+    await this.stop(1);
+    this.resetDb(1, db);
+    const t0 = performance.now();
+    const p = this.start(kind, 1, ['-l']);
+    const t1 = await this.waitMounted(1, p.pid);
+    await sleep(500);
+    const rss = (await rssMiB(p.pid)) ?? NaN;
+    await this.stop(1);
+    return { ms: t1 - t0, rssMiB: rss };
+  }
+
+  async loads(dbs: readonly (DbSpec & { file: string })[], rounds: number): Promise<LoadFigure[]> {
+    await this.stopAll();
+    const out: LoadFigure[] = [];
+    for (const spec of dbs) {
+      const runs = new Map<Kind, { ms: number; rssMiB: number }[]>();
+      for (let r = 0; r < rounds; r++) {
+        for (const kind of this.order(r)) {
+          const res = await this.loadOnce(kind, spec.file);
+          log(`load ${spec.label} ${kind}: ${res.ms.toFixed(0)} ms, RSS ${res.rssMiB.toFixed(0)} MiB`);
+          runs.set(kind, [...(runs.get(kind) ?? []), res]);
+        }
+      }
+      for (const kind of this.kinds) {
+        const rs = runs.get(kind)!;
+        out.push({ kind, db: spec.label, runsMs: rs.map((x) => x.ms), ms: percentile(rs.map((x) => x.ms).sort((a, b) => a - b), 50), rssMiB: Math.max(...rs.map((x) => x.rssMiB)) });
+      }
+    }
+    return out;
+  }
+}
+
+function dbload(file: string, hash: boolean): Record<string, unknown> {
+  const out = execFileSync(process.execPath, [DBLOAD, file, ...(hash ? ['--hash'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out) as Record<string, unknown>;
+}
+
+function machine(): Record<string, string> {
+  const corosync = (() => {
+    try {
+      return execFileSync('corosync', ['-v'], { encoding: 'utf8' }).split('\n')[0]!.trim();
+    } catch {
+      return 'corosync ?';
+    }
+  })();
+  return {
+    cpu: cpus()[0]?.model ?? '?',
+    cores: String(cpus().length),
+    memGiB: (totalmem() / 2 ** 30).toFixed(1),
+    kernel: release(),
+    node: process.version,
+    corosync,
+  };
+}
+
+const ratio = (ts: number | undefined, c: number | undefined): number | undefined => (ts === undefined || c === undefined || c === 0 ? undefined : ts / c);
+
+async function main(): Promise<number> {
+  const why = labUnavailable();
+  if (why !== undefined) {
+    process.stderr.write(`bench: ${why}\n`);
+    return 1;
+  }
+  const quick = process.argv.includes('--quick');
+  const cBin = process.env['PMXCFS_C_BIN'] || undefined;
+  if (cBin !== undefined && !existsSync(cBin)) {
+    process.stderr.write(`bench: PMXCFS_C_BIN=${cBin} does not exist\n`);
+    return 1;
+  }
+  if (cBin === undefined) log('PMXCFS_C_BIN is not set: pmxcfs-ts figures only');
+  const began = Date.now();
+  const b = new Bench(cBin, quick);
+  await b.lab.down();
+  log(`lab '${b.lab.prefix}': 3 nodes`);
+  await b.lab.up(3, { timeoutMs: 60_000 });
+  const results: Record<string, unknown> = { date: new Date().toISOString(), quick, machine: machine(), cBin: cBin ?? null };
+  try {
+    // Generated databases (cached), with the lab's corosync.conf.
+    const conf = readFileSync(join(b.lab.nodeRoot(1), 'etc-corosync', 'corosync.conf'));
+    const specs: (DbSpec & { rounds: number })[] = quick
+      ? [{ label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 1 }]
+      : [
+          { label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 2 },
+          { label: '60k / 100 MB', inodes: 60_000, bytes: 100_000_000, rounds: 1 },
+        ];
+    log('generating databases (cached in ' + CACHE + ')');
+    const dbs = specs.map((s) => ({ ...s, file: cachedDb(CACHE, 'bench', { inodes: s.inodes, bytes: s.bytes, corosyncConf: conf }) }));
+    const big = { label: '128 MiB', inodes: 20_000, bytes: 128 * 2 ** 20 };
+    const bigFile = cachedDb(CACHE, 'bench', { inodes: big.inodes, bytes: big.bytes, corosyncConf: conf });
+
+    // 4. raw CPG first, on an idle cluster.
+    log('raw CPG');
+    const cpg: CpgRow[] = await measureCpg(b.lab, quick ? 0.2 : 1);
+    results['cpg'] = cpg;
+
+    // 1. writes
+    const writes = await b.writes(quick ? 1 : 2);
+    results['writes'] = writes;
+
+    // 2. full-copy sync
+    const syncs = await b.syncs(dbs);
+    results['sync'] = syncs;
+
+    // 3. DB load: daemons, then in-process breakdown and hashing.
+    const loads = await b.loads(quick ? dbs : [...dbs, { ...big, file: bigFile }], quick ? 1 : 2);
+    results['load'] = loads;
+    log('in-process load, index and checksum');
+    const inproc = [...dbs.map((d) => ({ label: d.label, ...dbload(d.file, false) })), { label: big.label, ...dbload(bigFile, true) }];
+    results['inproc'] = inproc;
+
+    // ---- the table ----
+    const rows: string[][] = [];
+    const have = cBin !== undefined;
+    const row = (figure: string, c: number | undefined, ts: number | undefined, digits: number, target: string, ok?: boolean): void => {
+      rows.push([figure, have ? fmt(c, digits) : '–', fmt(ts, digits), have ? fmt(ratio(ts, c), 2) : '–', target + (ok === undefined ? '' : ok ? ' ✓' : ' ✗')]);
+    };
+    const w = (kind: WriteFigure['kind'], size: number, writers: number): WriteFigure | undefined => writes.find((x) => x.kind === kind && x.size === size && x.writers === writers);
+    const label = (size: number): string => (size === 100 ? '100 B' : size === 4096 ? '4 KiB' : '64 KiB');
+    for (const writers of [1, 4]) {
+      for (const size of [100, 4096, 65536]) {
+        const c = w('C', size, writers);
+        const t = w('TS', size, writers);
+        const r = ratio(t?.opsPerSec, c?.opsPerSec);
+        const what = `write ${label(size)}, ${writers === 1 ? '1 writer' : `${writers} writers`}`;
+        row(`${what}: ops/s`, c?.opsPerSec, t?.opsPerSec, 0, 'TS/C ≥ 1.5', r === undefined ? undefined : r >= 1.5);
+        const rtt = cpg.find((x) => x.size === size)?.rttMedianMs;
+        row(`${what}: median ms`, c?.medianMs, t?.medianMs, 2, rtt === undefined ? '' : `≤ 2×CPG = ${fmt(2 * rtt, 2)}`, rtt === undefined || t?.medianMs === undefined ? undefined : t.medianMs <= 2 * rtt);
+        row(`${what}: p99 ms`, c?.p99Ms, t?.p99Ms, 2, '');
+      }
+    }
+    for (const size of [100, 4096, 65536]) {
+      const f = w('TS fs batch', size, 1);
+      if (f !== undefined) row(`\`pmxcfs-ts fs batch\` write ${label(size)}: ops/s`, undefined, f.opsPerSec, 0, 'control socket, TS only');
+    }
+    for (const spec of dbs) {
+      const c = syncs.find((x) => x.kind === 'C' && x.db === spec.label);
+      const t = syncs.find((x) => x.kind === 'TS' && x.db === spec.label);
+      const r = ratio(t?.seconds, c?.seconds);
+      row(`full-copy sync ${spec.label}: s (start → synced)`, c?.seconds, t?.seconds, 2, 'TS/C ≤ 0.7', r === undefined ? undefined : r <= 0.7);
+      const rr = ratio(t?.joinerRssMiB, c?.joinerRssMiB);
+      row(`full-copy sync ${spec.label}: joiner RSS MiB`, c?.joinerRssMiB, t?.joinerRssMiB, 0, 'TS/C ≤ 1', rr === undefined ? undefined : rr <= 1);
+      const rl = ratio(t?.leaderRssMiB, c?.leaderRssMiB);
+      row(`full-copy sync ${spec.label}: leader RSS MiB`, c?.leaderRssMiB, t?.leaderRssMiB, 0, 'TS/C ≤ 1', rl === undefined ? undefined : rl <= 1);
+    }
+    for (const lbl of [...new Set(loads.map((x) => x.db))]) {
+      const c = loads.find((x) => x.kind === 'C' && x.db === lbl);
+      const t = loads.find((x) => x.kind === 'TS' && x.db === lbl);
+      row(`daemon start -l ${lbl}: ms to mounted`, c?.ms, t?.ms, 0, '');
+      const rr = ratio(t?.rssMiB, c?.rssMiB);
+      row(`daemon start -l ${lbl}: RSS MiB`, c?.rssMiB, t?.rssMiB, 0, 'TS/C ≤ 1', rr === undefined ? undefined : rr <= 1);
+    }
+    for (const x of inproc) {
+      const r = x as Record<string, unknown> & { label: string; loadMs: number; rssDeltaMiB: number };
+      row(`Memdb load ${r.label} (in-process): ms`, undefined, r.loadMs, 0, 'TS only');
+      row(`Memdb load ${r.label} (in-process): RSS growth MiB`, undefined, r.rssDeltaMiB, 0, 'TS only');
+      if (r['indexMs'] !== undefined) {
+        row(`index (cold) ${r.label}: ms`, undefined, r['indexMs'] as number, 0, 'TS only');
+        row(`checksum ${r.label}: ms`, undefined, r['checksumMs'] as number, 0, 'TS only');
+        const h = r['hashing'] as Record<string, { digestsMs: number; checksumMs: number }>;
+        for (const [name, v] of Object.entries(h)) row(`SHA-256 ${name} ${r.label}: digests + checksum ms`, undefined, v.digestsMs + v.checksumMs, 0, 'hashing only');
+      }
+    }
+    const cpgRows = cpg.map((r) => [r.label, r.rttMedianMs.toFixed(3), r.rttP99Ms.toFixed(3), Math.round(r.msgPerSec).toString(), r.mibPerSec.toFixed(1)]);
+    const m = results['machine'] as Record<string, string>;
+    const text = [
+      '',
+      `pmxcfs-ts benchmark, ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''}: ${m['cpu']}, ${m['cores']} cores, ${m['memGiB']} GiB, Linux ${m['kernel']}, Node ${m['node']}, ${m['corosync']}`,
+      `lab '${b.lab.prefix}': 3 nodes (network namespaces on this machine), writes from node 1 through /etc/pve (FUSE); C = ${cBin ?? 'not measured (PMXCFS_C_BIN unset)'}`,
+      '',
+      markdownTable(['figure', 'C', 'pmxcfs-ts', 'TS/C', 'target'], rows),
+      '',
+      'Raw CPG limit (cpg-agent on node 1, send → own agreed delivery):',
+      '',
+      markdownTable(['size', 'rtt median ms', 'rtt p99 ms', 'msg/s', 'MiB/s'], cpgRows),
+      '',
+      `total ${((Date.now() - began) / 1000).toFixed(0)} s`,
+    ].join('\n');
+    results['table'] = text;
+    process.stdout.write(text + '\n');
+    const dir = join(packageRoot(), 'bench');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+    log(`wrote ${file}`);
+    return 0;
+  } finally {
+    await b.lab.down();
+  }
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
