@@ -5,10 +5,12 @@
  * message applied on delivery) or directly on memdb in local mode (writer 0,
  * mtime now).
  *
- * Sending-side guards (allowed: they cannot make replicas diverge) refuse what C
- * would send but no C receiver handles well: renames onto themselves or into
- * themselves, and truncate-extending a file that has no data (memdb.md pitfall 2,
- * sent instead as a write of zero bytes, which gives the same file content).
+ * Sending-side guards (allowed: they cannot make replicas diverge) avoid what C
+ * would send but no receiver handles well: renames onto themselves or into
+ * themselves, and a truncate to a non-zero length sent as "count 0 at offset N",
+ * which gives a file size without data wherever the file was emptied meanwhile
+ * (memdb.md pitfall 2; a node holding such a file fails its next sync commit). We
+ * send such a truncate as a truncating write of the first N bytes instead.
  *
  * | here       | C (cfs-plug-memdb.c)                  |
  * |------------|---------------------------------------|
@@ -28,7 +30,7 @@ import { pathIsLockdir, splitPath } from '../memdb/path.js';
 import type { TreeEntry } from '../memdb/tree.js';
 import { type Clock, systemClock } from '../util/log.js';
 import { DcdbMessageType } from '../wire/dcdb.js';
-import { DT_DIR, DT_REG } from '../wire/entry.js';
+import { DT_DIR } from '../wire/entry.js';
 import { entryCsum } from '../wire/hash.js';
 
 /** Paths inside the filesystem are relative byte strings without leading slashes (pmxcfs.c: find_plug). */
@@ -95,14 +97,18 @@ export class FsOps {
 
   async truncate(path: string, length: number): Promise<number> {
     const p = normalizePath(path);
-    const e = this.memdb.getattr(p);
-    // Extending a file without data would give "size without data" (pitfall 2).
-    const extendEmpty = e !== null && e.type === DT_REG && e.data === null && length > 0;
-    if (this.dcdb === null) {
-      return extendEmpty ? this.memdb.write(p, 0, this.now(), Buffer.alloc(length), 0, false) : this.memdb.write(p, 0, this.now(), null, length, true);
+    const current = length > 0 && length <= MAX_FILE_SIZE ? this.memdb.read(p) : null;
+    if (current === null || typeof current === 'number') {
+      // Length 0, too large, missing or a directory: C's form, so receivers give C's errno.
+      if (this.dcdb === null) return this.memdb.write(p, 0, this.now(), null, length, true);
+      return this.send(DcdbMessageType.WRITE, p, { offset: length, flags: 1 });
     }
-    if (extendEmpty) return this.send(DcdbMessageType.WRITE, p, { data: Buffer.alloc(length) });
-    return this.send(DcdbMessageType.WRITE, p, { offset: length, flags: 1 });
+    // The first `length` bytes as this node sees them, zero-filled: with count > 0 every
+    // receiver ends with exactly `length` bytes of data, whatever raced before.
+    const head = Buffer.alloc(length);
+    current.copy(head, 0, 0, Math.min(length, current.length));
+    const r = this.dcdb === null ? this.memdb.write(p, 0, this.now(), head, 0, true) : await this.send(DcdbMessageType.WRITE, p, { offset: 0, flags: 1, data: head });
+    return r < 0 ? r : 0;
   }
 
   async mkdir(path: string): Promise<number> {

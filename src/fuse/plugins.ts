@@ -19,7 +19,7 @@
  * hooks for the status module.
  */
 import type { Memdb } from '../memdb/memdb.js';
-import { type VmInfo, VmType } from '../memdb/vmlist.js';
+import { type VmEntry, VmType } from '../memdb/vmlist.js';
 
 /** Root listing order as observed on C (GLib hash order of the fixed table). */
 export const FIXED_NAMES = ['.debug', '.vmlist', '.members', 'lxc', 'local', '.rrd', '.version', '.clusterlog', 'openvz', 'qemu-server'] as const;
@@ -87,52 +87,17 @@ export const TRACKED_PATHS = [
 ] as const;
 
 /**
- * Counters the status module keeps in C, observed here by wrapping the memdb
- * instance's change methods (so changes applied from any source count: local FUSE,
- * control socket, remote messages, resyncs). To be moved into the status module.
+ * The path change counters of status.c shown in `.version`, fed by the memdb's
+ * change hooks (so local, remote and resync changes all count). Per-guest versions
+ * live in the VM list itself. To move into the Wave 2 status module.
  */
 export class StatusCounters {
   readonly paths = new Map<string, number>(TRACKED_PATHS.map((p) => [p, 0]));
-  /** Per-guest version (status.c: vminfo->version). */
-  readonly vmVersions = new Map<number, number>();
-  private vmCounter = 0;
 
   constructor(memdb: Memdb) {
     this.reload();
-    const m = memdb as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const wrap = (method: string, paths: (args: unknown[]) => string[]): void => {
-      const orig = m[method]!.bind(memdb);
-      m[method] = (...args: unknown[]) => {
-        const r = orig(...args);
-        if (typeof r === 'number' && r >= 0) for (const p of paths(args)) this.record(p);
-        return r;
-      };
-    };
-    wrap('create', (a) => [a[0] as string]);
-    wrap('write', (a) => [a[0] as string]);
-    wrap('mtime', (a) => [a[0] as string]);
-    wrap('delete', (a) => [a[0] as string]);
-    wrap('rename', (a) => [a[0] as string, a[1] as string]);
-    const commit = m['commitUpdate']!.bind(memdb);
-    m['commitUpdate'] = (...args: unknown[]) => {
-      const r = commit(...args);
-      this.reload();
-      return r;
-    };
-    const vl = memdb.vmlist as unknown as { register(vm: VmInfo): void; replaceAll(list: Iterable<VmInfo>): void };
-    for (const vm of memdb.vmlist.entries()) this.vmVersions.set(vm.vmid, ++this.vmCounter);
-    const register = vl.register.bind(vl);
-    vl.register = (vm: VmInfo) => {
-      register(vm);
-      this.vmVersions.set(vm.vmid, ++this.vmCounter);
-    };
-    const replaceAll = vl.replaceAll.bind(vl);
-    vl.replaceAll = (list: Iterable<VmInfo>) => {
-      const arr = [...list];
-      replaceAll(arr);
-      this.vmVersions.clear();
-      for (const vm of arr) this.vmVersions.set(vm.vmid, ++this.vmCounter);
-    };
+    memdb.onChange = (path) => this.record(path);
+    memdb.onReload = () => this.reload();
   }
 
   /** record_memdb_change: the exact path (leading slashes ignored). */
@@ -202,10 +167,10 @@ export function membersText(nodename: string, clinfoVersion: number, cluster: Cl
 
 const VM_TYPE_NAMES: Record<number, string> = { [VmType.QEMU]: 'qemu', [VmType.LXC]: 'lxc', [VmType.OPENVZ]: 'openvz' };
 
-export function vmlistText(version: number, vms: readonly { vm: VmInfo; version: number }[]): string {
+export function vmlistText(version: number, vms: readonly VmEntry[]): string {
   if (vms.length === 0) return `{\n"version": ${version}\n\n}\n`;
   let s = `{\n"version": ${version},\n"ids": {\n`;
-  s += vms.map(({ vm, version: v }) => `"${vm.vmid}": { "node": "${vm.node}", "type": "${VM_TYPE_NAMES[vm.type] ?? 'unknown'}", "version": ${v} }`).join(',\n');
+  s += vms.map((vm) => `"${vm.vmid}": { "node": "${vm.node}", "type": "${VM_TYPE_NAMES[vm.type] ?? 'unknown'}", "version": ${vm.version} }`).join(',\n');
   s += '}\n\n}\n';
   return s;
 }
@@ -257,7 +222,7 @@ export function generate(name: FixedName, src: PluginSources): Buffer {
       return Buffer.from(
         vmlistText(
           src.memdb.vmlist.version,
-          [...src.memdb.vmlist.entries()].map((vm) => ({ vm, version: src.counters.vmVersions.get(vm.vmid) ?? 0 })),
+          [...src.memdb.vmlist.entries()],
         ),
         'latin1',
       );

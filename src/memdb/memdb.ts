@@ -24,6 +24,7 @@
  * | encodeIndex          | memdb_encode_index                          |
  * | checksum             | memdb_compute_checksum                      |
  * | commitUpdate         | database.c: bdb_backend_commit_update       |
+ * | onChange / onReload  | status.c: record_memdb_change / _reload     |
  */
 import { DT_DIR, DT_REG, type EntryFields } from '../wire/entry.js';
 import { databaseChecksum, entryCsum } from '../wire/hash.js';
@@ -78,6 +79,10 @@ export class Memdb {
   locks = new Map<string, LockInfo>();
   readonly vmlist = new VmList();
   readonly db: Database;
+  /** Called with the path of every successful create/write/mtime/delete and both rename paths. */
+  onChange: (path: string) => void = () => {};
+  /** Called after the whole database was (re)loaded by a sync commit. */
+  onReload: () => void = () => {};
   private readonly now: Clock;
   private readonly log: Log;
 
@@ -243,6 +248,7 @@ export class Memdb {
     this.place(parent, entry);
     this.setRoot(version, writer, mtime);
     if (vm !== null) this.vmlist.register(vm);
+    this.onChange(path);
     return count;
   }
 
@@ -280,6 +286,7 @@ export class Memdb {
     this.setRoot(version, writer, mtime);
     const vm = pathVmConfig(path);
     if (vm !== null) this.vmlist.remove(vm.vmid);
+    this.onChange(path);
     return 0;
   }
 
@@ -338,6 +345,8 @@ export class Memdb {
       if (fromVm !== null) this.vmlist.remove(fromVm.vmid);
       if (toVm !== null) this.vmlist.register(toVm);
     }
+    this.onChange(from);
+    this.onChange(to);
     return 0;
   }
 
@@ -379,6 +388,7 @@ export class Memdb {
       this.locks.delete(path);
       this.lockExpired(path, entryCsum(entry));
     }
+    this.onChange(path);
     return 0;
   }
 
@@ -556,6 +566,7 @@ export class Memdb {
     }
     this.root = loaded.root;
     this.index = loaded.index;
+    this.onReload();
     if (!this.recreateVmlist()) {
       this.errors = true;
       return false;

@@ -62,17 +62,28 @@ export function pathVmConfig(path: string): VmInfo | null {
   return { vmid, type, node };
 }
 
+/** A registered guest with its own version (status.c: vminfo->version). */
+export interface VmEntry extends VmInfo {
+  readonly version: number;
+}
+
 export class VmList {
-  private readonly vms = new Map<number, VmInfo>();
+  private readonly vms = new Map<number, VmEntry>();
   /** Bumped on every change, as status.c's vmlist_version (shown in .vmlist). */
   version = 0;
+  /** status.c: vminfo_version_counter, one step per insert. */
+  private entryCounter = 0;
 
-  get(vmid: number): VmInfo | undefined {
+  get(vmid: number): VmEntry | undefined {
     return this.vms.get(vmid);
   }
 
-  entries(): IterableIterator<VmInfo> {
+  entries(): IterableIterator<VmEntry> {
     return this.vms.values();
+  }
+
+  private insert(vm: VmInfo): void {
+    this.vms.set(vm.vmid, { vmid: vm.vmid, type: vm.type, node: vm.node, version: ++this.entryCounter });
   }
 
   get size(): number {
@@ -86,7 +97,7 @@ export class VmList {
 
   register(vm: VmInfo): void {
     this.version++;
-    this.vms.set(vm.vmid, vm);
+    this.insert(vm);
   }
 
   remove(vmid: number): void {
@@ -97,6 +108,6 @@ export class VmList {
   replaceAll(list: Iterable<VmInfo>): void {
     this.version++;
     this.vms.clear();
-    for (const vm of list) this.vms.set(vm.vmid, vm);
+    for (const vm of list) this.insert(vm);
   }
 }

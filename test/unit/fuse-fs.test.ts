@@ -237,9 +237,9 @@ describe('fuse plugin formats (fuse.md §7)', () => {
     assert.equal(vmlistText(0, []), '{\n"version": 0\n\n}\n');
     assert.equal(vmlistText(0, []).length, 18);
     const t = vmlistText(8, [
-      { vm: { vmid: 100, type: VmType.QEMU, node: 'spec1' }, version: 4 },
-      { vm: { vmid: 102, type: VmType.QEMU, node: 'other' }, version: 8 },
-      { vm: { vmid: 101, type: VmType.LXC, node: 'spec1' }, version: 6 },
+      { vmid: 100, type: VmType.QEMU, node: 'spec1', version: 4 },
+      { vmid: 102, type: VmType.QEMU, node: 'other', version: 8 },
+      { vmid: 101, type: VmType.LXC, node: 'spec1', version: 6 },
     ]);
     assert.equal(
       t,

@@ -299,7 +299,7 @@ describe('VM list', () => {
     memdb.create('tmp', 1, T);
     assert.equal(memdb.rename('tmp', 'nodes/b/qemu-server/100.conf', 1, T), -EEXIST);
     assert.equal(memdb.rename('nodes/a/qemu-server/100.conf', 'nodes/b/qemu-server/100.conf', 1, T), 0, 'migration');
-    assert.deepEqual(memdb.vmlist.get(100), { vmid: 100, type: VmType.QEMU, node: 'b' });
+    assert.deepEqual(memdb.vmlist.get(100), { vmid: 100, type: VmType.QEMU, node: 'b', version: 3 }, 'each registration is a new guest version');
     assert.equal(memdb.delete('nodes/b/qemu-server/100.conf', 1, T), 0);
     assert.equal(memdb.vmlist.get(100), undefined);
     memdb.close();

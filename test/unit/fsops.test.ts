@@ -1,0 +1,64 @@
+/**
+ * The local-client operations (FsOps) in local mode: C's results, plus the sending
+ * rule that a truncate to N > 0 always carries the first N bytes, so no node ever
+ * holds a file with a size but no data (memdb.md pitfall 2).
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { FsOps } from '../../src/daemon/fsops.js';
+import { EFBIG, EINVAL, ENOENT, ENOTDIR } from '../../src/memdb/errno.js';
+import { Memdb } from '../../src/memdb/memdb.js';
+import { scratchDir } from '../helpers/golden.js';
+
+function local(): { fs: FsOps; file: string } {
+  const file = join(scratchDir(), 'config.db');
+  return { fs: new FsOps(Memdb.open(file), null, () => 1_700_000_000), file };
+}
+
+describe('FsOps (local mode)', () => {
+  it('truncate keeps data and size together, also across a reopen', async () => {
+    const { fs, file } = local();
+    assert.equal(await fs.create('f'), 0);
+    assert.equal(await fs.truncate('f', 5), 0);
+    assert.deepEqual(fs.read('f'), Buffer.alloc(5));
+    assert.equal(await fs.write('f', Buffer.from('abcdefgh'), 0), 8);
+    assert.equal(await fs.truncate('f', 3), 0);
+    assert.equal(String(fs.read('f')), 'abc');
+    assert.equal(await fs.truncate('f', 0), 0);
+    assert.equal(fs.getattr('f')!.size, 0);
+    assert.equal(await fs.truncate('f', 2), 0);
+    fs.memdb.close();
+    const again = Memdb.open(file);
+    assert.equal(again.getattr('f')!.size, 2);
+    assert.deepEqual(again.read('f'), Buffer.alloc(2));
+    again.close();
+  });
+
+  it("errors are C's", async () => {
+    const { fs } = local();
+    await fs.mkdir('d');
+    assert.equal(await fs.truncate('missing', 4), -ENOENT);
+    assert.equal(await fs.truncate('d', 4), -ENOTDIR);
+    await fs.create('f');
+    assert.equal(await fs.truncate('f', 1024 * 1024 + 1), -EFBIG);
+    assert.equal(await fs.rename('d', 'd/x'), -EINVAL);
+    assert.equal(await fs.rename('f', 'f'), 0, 'rename onto the same entry is a no-op');
+    assert.equal(fs.read('d'), -21);
+  });
+
+  it('utime(lock, 0) removes an expired lock in local mode and refuses a fresh one', async () => {
+    let now = 1_700_000_000;
+    const file = join(scratchDir(), 'config.db');
+    const memdb = Memdb.open(file, { now: () => now });
+    const fs = new FsOps(memdb, null, () => now);
+    await fs.mkdir('priv');
+    await fs.mkdir('priv/lock');
+    await fs.mkdir('priv/lock/l');
+    assert.ok((await fs.utimens('priv/lock/l', 0)) < 0, 'fresh lock: EACCES');
+    now += 121;
+    assert.equal(await fs.utimens('priv/lock/l', 0), 0);
+    assert.equal(fs.getattr('priv/lock/l'), null);
+    memdb.close();
+  });
+});
