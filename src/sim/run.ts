@@ -18,10 +18,9 @@
  *   (unless a pitfall-3 hazard happened since the cluster last converged: then C's
  *   replicas may differ as well, and only the final convergence is required — the
  *   final phase uses VERIFY to make the odd ones restart, as C's hourly timer would);
- * - no memdb error flag (one exception C shares: a follower holding a 'size without data'
- *   file, memdb.md pitfall 2, fails its next commit's reload check; the seed then ends
- *   early and is counted as a known C issue), never ERROR or VERSION_ERROR; LEAVE only
- *   after a fault (or after such a file made a data leader leave);
+ * - no file ever has a size without data (memdb.md pitfall 2: our clients send every
+ *   truncate to N > 0 with its data, so racing truncates cannot produce one);
+ * - no memdb error flag, never ERROR or VERSION_ERROR; LEAVE only after a fault;
  * - at the end: all nodes running, SYNCED, one configuration, identical data; a VERIFY
  *   round reports success on every member; every acknowledged change (result >= 0) of
  *   the checked ops is in the final state unless a later applied change touched that path.
@@ -65,7 +64,6 @@ export interface RunStats {
   simSteps: number;
   applied: number;
   /** Set when the schedule ended early in a failure C has as well. */
-  knownCIssue: string | null;
 }
 
 export interface RunResult {
@@ -91,7 +89,6 @@ export function replayCommand(seed: number, nodes: number, steps: number): strin
 
 class SimFailure extends Error {}
 /** A schedule that ran into a failure C has as well; the seed ends early and counts as passed. */
-class KnownCIssue extends Error {}
 
 interface Op {
   readonly proc: NodeProcess;
@@ -126,7 +123,6 @@ class Runner {
     restarts: 0,
     simSteps: 0,
     applied: 0,
-    knownCIssue: null,
   };
   private firstFaultStep = Infinity;
   private hazardBase = 0;
@@ -396,22 +392,15 @@ class Runner {
   checkpoint(): void {
     this.stats.checkpoints++;
     if (this.failLater !== null) this.fail(this.failLater);
+    if (this.c.recorder.dataless > 0) this.fail(`a file got a size without data (memdb.md pitfall 2)`);
     for (const ev of this.c.modeEvents) {
       if (ev.to !== 'LEAVE') this.fail(`${ev.proc} entered ${ev.to} at step ${ev.step}`);
-      // The one C-sanctioned LEAVE without an injected fault: a data leader holding a
-      // file with size but no data (racing truncates, memdb.md pitfall 2; C crashes).
-      if (this.c.recorder.dataless > 0) continue;
       if (this.profile === 'calm') this.fail(`${ev.proc} left the group (LEAVE) at step ${ev.step} in a fault-free schedule`);
       if (ev.step < this.firstFaultStep) this.fail(`${ev.proc} left the group (LEAVE) at step ${ev.step} before any fault`);
     }
     const run = this.c.running();
     for (const p of run) {
-      if (!p.memdb.errors) continue;
-      // A file with size but no data (pitfall 2) is in memory, not in SQLite (no size
-      // column): a follower holding one fails the reload check of its next sync commit
-      // and sets the errors flag, exactly as C's bdb_backend_commit_update does.
-      if (this.c.recorder.dataless > 0) throw new KnownCIssue(`memdb errors flag on ${p.name} after a 'size without data' file (memdb.md pitfall 2; C fails the same commit)`);
-      this.fail(`memdb errors flag set on ${p.name}`);
+      if (p.memdb.errors) this.fail(`memdb errors flag set on ${p.name}`);
     }
     const groups = new Map<string, NodeProcess[]>();
     for (const p of run) {
@@ -474,10 +463,6 @@ class Runner {
 
   checkAcked(): void {
     const rec = this.c.recorder;
-    // A "size without data" file makes every data leader that must send it leave (C
-    // crashes there); such cascades can leave one node alone and SYNCED, and what it
-    // acknowledges then is overwritten by the others: C loses those writes as well.
-    if (rec.dataless > 0) return;
     const ref = this.c.running()[0]!;
     for (const [path, a] of this.acked) {
       if (rec.changedAfter(path, a.stamp)) continue;
@@ -606,10 +591,6 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
     return { ...base, ok: true, stats: runner.stats };
   } catch (err) {
     runner.finish();
-    if (err instanceof KnownCIssue) {
-      runner.stats.knownCIssue = err.message;
-      return { ...base, ok: true, stats: runner.stats };
-    }
     const what = err instanceof SimFailure ? err.message : `exception: ${(err as Error).stack ?? String(err)}`;
     const trace = o.traceTail ? `\n--- network trace ---\n${runner.c.net.trace.slice(-o.traceTail).join('\n')}` : '';
     return { ...base, ok: false, failure: `${what}\n--- last events ---\n${runner.recentLog()}${trace}`, stats: runner.stats };
