@@ -24,7 +24,7 @@
  * | read       | cfs_plug_memdb_read                   |
  */
 import type { Dcdb } from '../dcdb/dcdb.js';
-import { EINVAL, EISDIR, ENOENT, ENOTDIR } from '../memdb/errno.js';
+import { EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../memdb/errno.js';
 import { MAX_FILE_SIZE, type Memdb } from '../memdb/memdb.js';
 import { pathIsLockdir, splitPath } from '../memdb/path.js';
 import type { TreeEntry } from '../memdb/tree.js';
@@ -97,12 +97,16 @@ export class FsOps {
 
   async truncate(path: string, length: number): Promise<number> {
     const p = normalizePath(path);
-    const current = length > 0 && length <= MAX_FILE_SIZE ? this.memdb.read(p) : null;
-    if (current === null || typeof current === 'number') {
-      // Length 0, too large, missing or a directory: C's form, so receivers give C's errno.
-      if (this.dcdb === null) return this.memdb.write(p, 0, this.now(), null, length, true);
-      return this.send(DcdbMessageType.WRITE, p, { offset: length, flags: 1 });
+    if (length === 0) {
+      // "count 0 at offset 0" leaves no data and size 0 everywhere: C's form is safe.
+      if (this.dcdb === null) return this.memdb.write(p, 0, this.now(), null, 0, true);
+      return this.send(DcdbMessageType.WRITE, p, { offset: 0, flags: 1 });
     }
+    // Refused here rather than sent (the receivers would give the same errno, but a
+    // file created meanwhile would get a size without data).
+    if (length > MAX_FILE_SIZE) return -EFBIG;
+    const current = this.read(p);
+    if (typeof current === 'number') return current;
     // The first `length` bytes as this node sees them, zero-filled: with count > 0 every
     // receiver ends with exactly `length` bytes of data, whatever raced before.
     const head = Buffer.alloc(length);

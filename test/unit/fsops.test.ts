@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FsOps } from '../../src/daemon/fsops.js';
-import { EFBIG, EINVAL, ENOENT, ENOTDIR } from '../../src/memdb/errno.js';
+import { EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../../src/memdb/errno.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { scratchDir } from '../helpers/golden.js';
 
@@ -39,7 +39,8 @@ describe('FsOps (local mode)', () => {
     const { fs } = local();
     await fs.mkdir('d');
     assert.equal(await fs.truncate('missing', 4), -ENOENT);
-    assert.equal(await fs.truncate('d', 4), -ENOTDIR);
+    assert.equal(await fs.truncate('d', 4), -EISDIR, 'as truncate(2) on a directory');
+    assert.equal(await fs.truncate('d', 0), -ENOTDIR, 'length 0 goes to memdb: C\'s errno');
     await fs.create('f');
     assert.equal(await fs.truncate('f', 1024 * 1024 + 1), -EFBIG);
     assert.equal(await fs.rename('d', 'd/x'), -EINVAL);
