@@ -32,20 +32,10 @@ import type { TreeEntry } from '../memdb/tree.js';
 import type { Log } from '../util/log.js';
 import { DcdbMessageType, decodeFuseMessage, decodeUnlock } from '../wire/dcdb.js';
 import { DfsmMessageType, NORMAL_HEADER_SIZE } from '../wire/dfsm.js';
-import { DT_DIR } from '../wire/entry.js';
+import { DT_DIR, type EntryFields } from '../wire/entry.js';
 
-/** A copy of one tree entry (without children), for comparisons. */
-export interface EntrySnap {
-  readonly inode: number;
-  readonly parent: number;
-  readonly version: number;
-  readonly writer: number;
-  readonly mtime: number;
-  readonly size: number;
-  readonly type: number;
-  readonly name: string;
-  readonly data: Buffer | null;
-}
+/** A copy of one tree entry's fields (no children), for comparisons. */
+export type EntrySnap = EntryFields;
 
 export function snapEntry(e: TreeEntry | null): EntrySnap | null {
   if (e === null) return null;
