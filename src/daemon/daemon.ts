@@ -32,7 +32,7 @@ import { systemClock as dfsmClock } from '../dfsm/clock.js';
 import { modeName } from '../dfsm/types.js';
 import { Memdb, MemdbOpenError } from '../memdb/memdb.js';
 import { systemClock, type Log } from '../util/log.js';
-import { createLogger, domainLog } from '../util/logger.js';
+import { createLogger, domainLog, setDebug } from '../util/logger.js';
 import { controlSocketPath, startControlServer } from './control.js';
 import { FsOps } from './fsops.js';
 import { mountPve, type PveMount } from '../fuse/mount.js';
@@ -336,6 +336,8 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
         isQuorate: () => (quorum === null ? true : quorum.quorate),
         starttime: startTime,
         log: domainLog(logger, 'fuse'),
+        // /etc/pve/.debug switches debug logging at run time, as in C (-d sets it at start).
+        debug: { get: () => logger.level === 'debug', set: (on) => setDebug(logger, on) },
         onLoopExit: () => process.kill(process.pid, 'SIGTERM'),
       });
     } catch (err) {

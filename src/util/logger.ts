@@ -44,6 +44,18 @@ export function createLogger(opts: LoggerOptions): pino.Logger {
   return pino({ level, base: undefined }, stream);
 }
 
+/** Child loggers keep the level they were created with; remember them to switch all at once. */
+const children = new WeakMap<pino.Logger, pino.Logger[]>();
+
 export function domainLog(logger: pino.Logger, domain: string): Log {
-  return logger.child({ domain }) as unknown as Log;
+  const child = logger.child({ domain });
+  children.set(logger, [...(children.get(logger) ?? []), child]);
+  return child as unknown as Log;
+}
+
+/** Debug on or off for the logger and every domain logger made from it (`.debug`, `-d`). */
+export function setDebug(logger: pino.Logger, on: boolean): void {
+  const level = on ? 'debug' : 'info';
+  logger.level = level;
+  for (const child of children.get(logger) ?? []) child.level = level;
 }

@@ -63,3 +63,24 @@ describe('FsOps (local mode)', () => {
     memdb.close();
   });
 });
+
+describe('logging', () => {
+  it('debug switches on and off for every domain logger at run time (.debug, -d)', async () => {
+    const { Writable } = await import('node:stream');
+    const { createLogger, domainLog, setDebug } = await import('../../src/util/logger.js');
+    const lines: string[] = [];
+    const destination = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+    const logger = createLogger({ debug: false, pretty: true, destination });
+    const dcdb = domainLog(logger, 'dcdb');
+    dcdb.debug({}, 'hidden');
+    setDebug(logger, true);
+    dcdb.debug({}, 'shown');
+    setDebug(logger, false);
+    dcdb.debug({}, 'hidden again');
+    dcdb.info({ members: ['1/2'] }, 'members');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(lines.length, 2, lines.join(''));
+    assert.match(lines[0]!, / debug \[dcdb\] shown/);
+    assert.match(lines[1]!, / info \[dcdb\] members members=\["1\/2"\]/);
+  });
+});
