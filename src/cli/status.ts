@@ -8,6 +8,7 @@ interface Status {
   mode: string;
   quorate: boolean;
   corosync: unknown;
+  cluster?: { name: string; configVersion: number; nodes: { name: string; nodeid: number }[] } | null;
   db: { file: string; version: number; mtime: number; writer: number; entries: number; errors: boolean };
   dfsm: null | {
     mode: string;
@@ -27,6 +28,7 @@ function human(s: Status): string {
     `node:        ${s.nodename} (${s.nodeip}), pid ${s.pid}, ${s.mode} mode`,
     `quorate:     ${s.quorate ? 'yes' : 'no'}`,
     `corosync:    ${typeof s.corosync === 'string' ? s.corosync : Object.entries(s.corosync as object).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`,
+    ...(s.cluster ? [`cluster:     ${s.cluster.name} (config_version ${s.cluster.configVersion}): ${s.cluster.nodes.map((n) => `${n.name}/${n.nodeid}`).join(', ')}`] : []),
     `database:    version ${s.db.version}, mtime ${s.db.mtime} (${new Date(s.db.mtime * 1000).toISOString()}), writer ${s.db.writer}, ${s.db.entries} entries${s.db.errors ? ', ERRORS (read-only until restart)' : ''}`,
   ];
   const d = s.dfsm;

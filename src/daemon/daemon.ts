@@ -22,7 +22,6 @@ import type { Server } from 'node:net';
 import { CpgTransport } from '../cluster/cpg.js';
 import { CorosyncError, csErrorName } from '../cluster/native.js';
 import { posix } from '../util/posix.js';
-import { QuorumClient } from '../cluster/quorum.js';
 import { COROSYNC_CONF } from '../dcdb/apply.js';
 import { atomicWriteFile, syncCorosyncConf } from '../dcdb/corosync-conf.js';
 import { Dcdb } from '../dcdb/dcdb.js';
@@ -35,11 +34,11 @@ import { systemClock, type Log } from '../util/log.js';
 import { createLogger, domainLog, setDebug } from '../util/logger.js';
 import { controlSocketPath, startControlServer } from './control.js';
 import { FsOps } from './fsops.js';
+import { ClusterInfoService, QuorumService } from './services.js';
 import { mountPve, type PveMount } from '../fuse/mount.js';
+import type { ClusterInfo } from '../fuse/plugins.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
 
-/** Retry period of the quorum service (loop.c: more than 5 s since the last attempt). */
-const SERVICE_RETRY_MS = 6000;
 /** pmxcfs.c: 11 flock attempts, 1 s apart. */
 const LOCK_ATTEMPTS = 11;
 const CHILD_ENV = 'PMXCFS_TS_DAEMON_CHILD';
@@ -86,59 +85,6 @@ async function acquireLock(file: string, log: Log): Promise<number> {
     await sleep(1000);
   }
   throw new StartupError('unreachable');
-}
-
-/** quorum.c with loop.c's restart: not quorate until the first notification; reconnect every ~6 s. */
-class QuorumService {
-  quorate = false;
-  connected = false;
-  private client: QuorumClient | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private failedOnce = false;
-  constructor(private readonly log: Log) {}
-
-  start(): void {
-    this.connect();
-  }
-
-  private connect(): void {
-    this.timer = null;
-    try {
-      this.client = QuorumClient.open({
-        notify: (s) => {
-          if (s.quorate !== this.quorate) this.log.info({ members: s.members }, s.quorate ? 'node has quorum' : 'node lost quorum');
-          this.quorate = s.quorate;
-        },
-        failure: (code) => {
-          this.log.error({ code: csErrorName(code) }, 'quorum_dispatch failed');
-          if (this.quorate) this.log.info({}, 'node lost quorum');
-          this.quorate = false;
-          this.connected = false;
-          this.client = null;
-          this.schedule();
-        },
-      });
-      this.connected = true;
-      this.failedOnce = false;
-    } catch (err) {
-      if (!this.failedOnce) this.log.error({ err: (err as Error).message }, "quorum_initialize failed - can't initialize service");
-      this.failedOnce = true;
-      this.schedule();
-    }
-  }
-
-  private schedule(): void {
-    if (this.timer === null) this.timer = setTimeout(() => this.connect(), SERVICE_RETRY_MS);
-  }
-
-  stop(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.client?.close();
-    this.client = null;
-    this.quorate = false;
-    this.connected = false;
-  }
 }
 
 /**
@@ -242,6 +188,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
   else if (!clusterMode) log.debug({}, 'using local mode (corosync.conf does not exist)');
 
   let quorum: QuorumService | null = null;
+  let cmap: ClusterInfoService | null = null;
   let dfsm: Dfsm | null = null;
   let dcdb: Dcdb | null = null;
   let service: DfsmService | null = null;
@@ -259,6 +206,8 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
     });
     corosyncSync(true);
     quorum.start();
+    cmap = new ClusterInfoService(domainLog(logger, 'confdb'));
+    cmap.start();
     service = new DfsmService({
       dfsm,
       clock: dfsmClock,
@@ -277,6 +226,26 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
 
   const fs = new FsOps(memdb, dcdb);
   const startTime = systemClock();
+  // .members: the cmap nodelist; "online" is membership of our CPG group (C uses the
+  // kvstore group, which every pmxcfs joins alongside; that group is Wave 2). Only our
+  // own IP is known without the kvstore (C learns the others' from its `nodeip` keys).
+  let lastOnline = '';
+  const clusterInfo = (): ClusterInfo | null => {
+    const config = cmap?.config ?? null;
+    if (config === null || dfsm === null) return null;
+    const online = new Set(dfsm.status().members.map((m) => m.nodeid));
+    const key = [...online].sort().join(',');
+    if (key !== lastOnline) {
+      lastOnline = key;
+      cmap!.bump();
+    }
+    return {
+      name: config.clusterName,
+      configVersion: config.configVersion,
+      quorate: quorum?.quorate ?? false,
+      nodes: config.nodes.map((n) => ({ name: n.name, nodeid: n.nodeid, online: online.has(n.nodeid), ...(n.name === nodename ? { ip: nodeip } : {}) })),
+    };
+  };
   const status = () => {
     const d = dfsm?.status();
     return {
@@ -286,7 +255,11 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
       mode: clusterMode ? 'cluster' : 'local',
       starttime: startTime,
       quorate: quorum === null ? true : quorum.quorate,
-      corosync: quorum === null ? 'not used (local mode)' : { quorum: quorum.connected ? 'connected' : 'disconnected', cpg: service?.isInitialized ? 'connected' : 'disconnected' },
+      corosync:
+        quorum === null
+          ? 'not used (local mode)'
+          : { quorum: quorum.connected ? 'connected' : 'disconnected', cpg: service?.isInitialized ? 'connected' : 'disconnected', cmap: cmap?.connected ? 'connected' : 'disconnected' },
+      cluster: cmap?.config ? { name: cmap.config.clusterName, configVersion: cmap.config.configVersion, nodes: cmap.config.nodes.map((n) => ({ name: n.name, nodeid: n.nodeid })) } : null,
       db: { file: opts.db, version: memdb.root.version, mtime: memdb.root.mtime, writer: memdb.root.writer, entries: memdb.index.size, errors: memdb.errors },
       dfsm:
         d === undefined
@@ -334,6 +307,8 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
         fsops: fs,
         nodename,
         isQuorate: () => (quorum === null ? true : quorum.quorate),
+        clusterInfo,
+        clinfoVersion: () => cmap?.version ?? 0,
         starttime: startTime,
         log: domainLog(logger, 'fuse'),
         // /etc/pve/.debug switches debug logging at run time, as in C (-d sets it at start).
@@ -381,6 +356,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
     await pve?.unmount(); // FUSE (src/fuse)
     service?.stop();
     quorum?.stop();
+    cmap?.stop();
     memdb.close();
     closeSync(lockFd);
     try {

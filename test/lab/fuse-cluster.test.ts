@@ -107,6 +107,19 @@ describe('/etc/pve over FUSE on a 3-node lab', { skip, timeout: 300_000 }, () =>
     assert.match(dup.stderr, /File exists/);
   });
 
+  it('.members lists the corosync nodelist with online flags, quorum and the own IP', async () => {
+    const text = await eventually(2, 'cat /etc/pve/.members', /"nodes": 3, "quorate": 1/);
+    const members = JSON.parse(text) as { nodename: string; cluster: { name: string; nodes: number; quorate: number }; nodelist: Record<string, { id: number; online: number; ip?: string }> };
+    assert.equal(members.nodename, 'n2');
+    assert.equal(members.cluster.name, PREFIX);
+    assert.deepEqual(Object.keys(members.nodelist).sort(), ['n1', 'n2', 'n3']);
+    for (const [name, n] of Object.entries(members.nodelist)) {
+      assert.equal(n.id, Number(name.slice(1)));
+      assert.equal(n.online, 1);
+    }
+    assert.equal(members.nodelist['n2']!.ip, lab.address(2));
+  });
+
   it('without quorum /etc/pve is read-only; after the heal it is writable and converged', async () => {
     lab.linkDown(3);
     try {
