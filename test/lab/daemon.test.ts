@@ -163,4 +163,17 @@ describe('pmxcfs-ts daemon on a 3-node lab', { skip, timeout: 600_000 }, () => {
     }
     assert.equal((await lab.exec(2, ['test', '-e', '/run/pve-cluster/cfs-restart-flag'])).code, 0, 'restart flag written at orderly stop');
   });
+
+  it('started before corosync, the daemon waits (never exits) and joins once corosync runs', async () => {
+    await lab.kill(1, 'pmxcfs', 'SIGTERM'); // the local-mode daemon; corosync on n1 is still stopped
+    d.start(1);
+    d.start(2);
+    const s = await d.waitFor(1, (x) => x.mode === 'cluster', 20_000, 'cluster mode without corosync');
+    assert.equal(s.quorate, false);
+    await new Promise((r) => setTimeout(r, 7000)); // more than one ~6 s retry period
+    assert.ok(lab.isRunning(1, 'pmxcfs'), 'still running without corosync');
+    await lab.startCorosync(1);
+    await d.waitSynced([1, 2, 3], 90_000);
+    await d.waitConverged([1, 2, 3]);
+  });
 });
