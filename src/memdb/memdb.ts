@@ -170,10 +170,14 @@ export class Memdb {
       this.db.writeChange(change);
       return true;
     } catch (err) {
-      this.errors = true;
-      this.log.error({ err: (err as Error).message }, 'database write failed - memdb is now read-only until restart');
+      this.databaseFailed(err);
       return false;
     }
+  }
+
+  private databaseFailed(err: unknown): void {
+    this.errors = true;
+    this.log.error({ err: (err as Error).message }, 'database write failed - memdb is now read-only until restart');
   }
 
   private setRoot(version: number, writer: number, mtime: number): void {
@@ -362,8 +366,7 @@ export class Memdb {
     try {
       this.db.deleteRow(inode);
     } catch (err) {
-      this.errors = true;
-      this.log.error({ err: (err as Error).message }, 'database write failed - memdb is now read-only until restart');
+      this.databaseFailed(err);
     }
     return result;
   }
