@@ -1,7 +1,7 @@
 /**
  * `pmxcfs-ts demo [up|down]`: the README's main job. Brings up the 3-node lab
- * (prefix pmxlab) with pmxcfs-ts on every node, writes a file through node 1,
- * reads it back on node 3, prints every node's status and leaves the cluster
+ * (prefix pmxlab) with pmxcfs-ts on every node (each mounting its own /etc/pve),
+ * writes a file through node 1's /etc/pve, reads it back on node 3, prints every node's status and leaves the cluster
  * running for exploration.
  */
 import { Lab, labUnavailable } from '../lab/lab.js';
@@ -26,16 +26,18 @@ export async function run(args: string[]): Promise<number> {
   await lab.down();
   await lab.up(3, { wait: true, timeoutMs: 60_000 });
   process.stdout.write('starting pmxcfs-ts on n1, n2, n3 ...\n');
-  for (const i of NODES) d.start(i);
+  for (const i of NODES) d.start(i, [], { fuse: true });
   await d.waitSynced(NODES, 60_000);
 
   const text = `hello from n1 at ${new Date().toISOString()}\n`;
-  const [w] = await d.batch(1, [{ op: 'write', path: 'demo.txt', data: text }]);
-  if (!w?.ok) throw new Error(`write on n1 failed: ${w?.error}`);
-  process.stdout.write(`\nn1: wrote /demo.txt: ${JSON.stringify(text)}\n`);
+  const w = await d.sh(1, `printf '%s' '${text.replace(/'/g, '')}' > /etc/pve/demo.txt`);
+  if (w.code !== 0) throw new Error(`write on n1 failed: ${w.stderr}`);
+  process.stdout.write(`\nn1: echo ... > /etc/pve/demo.txt: ${JSON.stringify(text)}\n`);
   await d.waitConverged(NODES);
-  const [r] = await d.batch(3, [{ op: 'cat', path: 'demo.txt' }]);
-  process.stdout.write(`n3: read  /demo.txt: ${JSON.stringify(r?.data)}${r?.data === text ? '  (identical)' : '  (DIFFERENT!)'}\n`);
+  const r = await d.sh(3, 'cat /etc/pve/demo.txt');
+  process.stdout.write(`n3: cat /etc/pve/demo.txt:        ${JSON.stringify(r.stdout)}${r.stdout === text ? '  (identical)' : '  (DIFFERENT!)'}\n`);
+  const ls = await d.sh(2, 'ls -la /etc/pve');
+  process.stdout.write(`n2: ls -la /etc/pve\n${ls.stdout}`);
 
   for (const i of NODES) {
     const s = await lab.exec(i, d.cli('status'));
@@ -44,7 +46,9 @@ export async function run(args: string[]): Promise<number> {
   process.stdout.write(`
 The cluster keeps running. Explore it:
   pmxcfs-ts lab sh 2 pmxcfs-ts fs ls /
-  pmxcfs-ts lab sh 3 pmxcfs-ts fs cat /demo.txt
+  pmxcfs-ts lab sh 3 cat /etc/pve/demo.txt
+  pmxcfs-ts lab sh 2 'mkdir -p /etc/pve/nodes/n2/qemu-server && echo "memory: 512" > /etc/pve/nodes/n2/qemu-server/100.conf'
+  pmxcfs-ts lab sh 1 cat /etc/pve/.vmlist /etc/pve/.members
   echo hi | pmxcfs-ts lab sh 2 pmxcfs-ts fs write /hello.txt
   pmxcfs-ts lab sh 1 pmxcfs-ts status
   pmxcfs-ts lab sh 1 corosync-quorumtool -s
@@ -52,5 +56,5 @@ Logs: ${lab.logPath(1, 'pmxcfs')} (and n2, n3)
 Tear it down:
   pmxcfs-ts demo down
 `);
-  return r?.data === text ? 0 : 1;
+  return r.stdout === text ? 0 : 1;
 }
