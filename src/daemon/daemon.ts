@@ -308,7 +308,8 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
         nodename,
         isQuorate: () => (quorum === null ? true : quorum.quorate),
         clusterInfo,
-        clinfoVersion: () => cmap?.version ?? 0,
+        // The membership is looked at lazily; do it before reporting the version.
+        clinfoVersion: () => (clusterInfo(), cmap?.version ?? 0),
         starttime: startTime,
         log: domainLog(logger, 'fuse'),
         // /etc/pve/.debug switches debug logging at run time, as in C (-d sets it at start).
