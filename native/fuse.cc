@@ -364,16 +364,22 @@ Napi::Value ReplyNone(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// replyEntry(id, attr, timeoutSec)
-Napi::Value ReplyEntry(const Napi::CallbackInfo& info) {
-  fuse_req_t req = Take(info);
-  if (req == nullptr) return Result(info, -ENOENT);
+// The entry of replyEntry/replyCreate from (id, attr, timeoutSec, ...).
+fuse_entry_param EntryParam(const Napi::CallbackInfo& info) {
   fuse_entry_param e;
   std::memset(&e, 0, sizeof e);
   ToStat(info[1].As<Napi::Object>(), &e.attr);
   e.ino = e.attr.st_ino;
   e.attr_timeout = info[2].As<Napi::Number>().DoubleValue();
   e.entry_timeout = e.attr_timeout;
+  return e;
+}
+
+// replyEntry(id, attr, timeoutSec)
+Napi::Value ReplyEntry(const Napi::CallbackInfo& info) {
+  fuse_req_t req = Take(info);
+  if (req == nullptr) return Result(info, -ENOENT);
+  fuse_entry_param e = EntryParam(info);
   return Result(info, fuse_reply_entry(req, &e));
 }
 
@@ -381,12 +387,7 @@ Napi::Value ReplyEntry(const Napi::CallbackInfo& info) {
 Napi::Value ReplyCreate(const Napi::CallbackInfo& info) {
   fuse_req_t req = Take(info);
   if (req == nullptr) return Result(info, -ENOENT);
-  fuse_entry_param e;
-  std::memset(&e, 0, sizeof e);
-  ToStat(info[1].As<Napi::Object>(), &e.attr);
-  e.ino = e.attr.st_ino;
-  e.attr_timeout = info[2].As<Napi::Number>().DoubleValue();
-  e.entry_timeout = e.attr_timeout;
+  fuse_entry_param e = EntryParam(info);
   fuse_file_info fi;
   std::memset(&fi, 0, sizeof fi);
   fi.fh = static_cast<uint64_t>(info[3].As<Napi::Number>().DoubleValue());
