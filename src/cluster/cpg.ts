@@ -13,6 +13,7 @@
  */
 
 import { CsError, type ConfChange, type MemberId, type Transport, type TransportHandlers } from './transport.js';
+import { stageMark } from '../util/stages.js';
 import { CorosyncError, isFatalCsError, loadCorosync, type CorosyncAddon, type NativeCpg, type NativeCpgAddress } from './native.js';
 
 /** cpg_guarantee_t */
@@ -63,6 +64,7 @@ export class CpgTransport implements Transport {
     const totem = options.totem;
     this.cpg = new Cpg({
       deliver: (nodeid, pid, message) => {
+        if (nodeid === this.local.nodeid && pid === this.local.pid) stageMark('deliver');
         if (!this.closed) this.handlers.deliver({ nodeid, pid }, message);
       },
       confchg: (members, left, joined) => {
@@ -130,7 +132,9 @@ export class CpgTransport implements Transport {
       this.queue.push([...buffers]);
       return CsError.OK;
     }
+    stageMark('send');
     const err = this.cpg.mcastJoined(buffers, CpgType.AGREED);
+    stageMark('sent');
     if (err === CsError.OK) return err;
     if (err === CsError.TRY_AGAIN) {
       this.queue.push([...buffers]);

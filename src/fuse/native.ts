@@ -1,5 +1,6 @@
 /** Loader and types of build/Release/fuse.node (native/fuse.cc), and the JS face of it. */
 import { addonLoader } from '../util/addon.js';
+import { stageBegin, stageEnd } from '../util/stages.js';
 
 /** Request kinds (native/fuse.cc: enum Op). */
 export const FuseOp = {
@@ -157,30 +158,44 @@ function request(n: Float64Array, op: number, id: number, ino: number, name: Buf
   };
 }
 
+/** A reply went out: the end of the request's stage timing. */
+function answered<T>(id: number, result: T): T {
+  stageEnd(id);
+  return result;
+}
+
 function wrap(raw: RawFuseAddon): FuseAddon {
   return {
     MNT_FORCE: raw.MNT_FORCE,
     MNT_DETACH: raw.MNT_DETACH,
     mount(mountpoint, options, handler) {
       const nums = new Float64Array(raw.SLOTS);
-      return raw.mount(mountpoint, options, (op, id, ino, name, name2, data) => handler(request(nums, op, id, ino, name, name2, data)), nums);
+      return raw.mount(
+        mountpoint,
+        options,
+        (op, id, ino, name, name2, data) => {
+          stageBegin(id, op);
+          handler(request(nums, op, id, ino, name, name2, data));
+        },
+        nums,
+      );
     },
     stop: (h) => raw.stop(h),
     done: (h) => raw.done(h),
     destroy: (h) => raw.destroy(h),
     pendingCount: (h) => raw.pendingCount(h),
     umount2: (p, f) => raw.umount2(p, f),
-    replyErr: (id, e) => raw.replyErr(id, e),
-    replyNone: (id) => raw.replyNone(id),
-    replyEntry: (id, a, t) => raw.replyEntry(id, a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, a.blocks, a.mtime, t),
-    replyCreate: (id, a, t, fh) => raw.replyCreate(id, a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, a.blocks, a.mtime, t, fh),
-    replyAttr: (id, a, t) => raw.replyAttr(id, a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, a.blocks, a.mtime, t),
-    replyOpen: (id, fh, d) => raw.replyOpen(id, fh, d),
-    replyBuf: (id, b) => raw.replyBuf(id, b),
-    replyWrite: (id, n) => raw.replyWrite(id, n),
-    replyReadlink: (id, b) => raw.replyReadlink(id, b),
-    replyStatfs: (id, s) => raw.replyStatfs(id, s.bsize, s.frsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.namemax),
-    replyDir: (id, names, types, off, size) => raw.replyDir(id, names, types, off, size),
+    replyErr: (id, e) => answered(id, raw.replyErr(id, e)),
+    replyNone: (id) => answered(id, raw.replyNone(id)),
+    replyEntry: (id, a, t) => answered(id, raw.replyEntry(id, a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, a.blocks, a.mtime, t)),
+    replyCreate: (id, a, t, fh) => answered(id, raw.replyCreate(id, a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, a.blocks, a.mtime, t, fh)),
+    replyAttr: (id, a, t) => answered(id, raw.replyAttr(id, a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, a.blocks, a.mtime, t)),
+    replyOpen: (id, fh, d) => answered(id, raw.replyOpen(id, fh, d)),
+    replyBuf: (id, b) => answered(id, raw.replyBuf(id, b)),
+    replyWrite: (id, n) => answered(id, raw.replyWrite(id, n)),
+    replyReadlink: (id, b) => answered(id, raw.replyReadlink(id, b)),
+    replyStatfs: (id, s) => answered(id, raw.replyStatfs(id, s.bsize, s.frsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.namemax)),
+    replyDir: (id, names, types, off, size) => answered(id, raw.replyDir(id, names, types, off, size)),
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import { chmodSync, existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
+import { stageMark } from '../util/stages.js';
 
 export const VERSION_FILENAME = '__version__';
 
@@ -159,6 +160,7 @@ export class Database {
     try {
       const result = fn();
       commit.run();
+      stageMark('commit');
       return result;
     } catch (err) {
       if (this.db.inTransaction) rollback.run();
