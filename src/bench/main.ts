@@ -114,8 +114,9 @@ class Bench {
     if (from !== undefined) copyFileSync(from, this.dbPath(i));
   }
 
+  /** In /tmp, which the nodes share with the host (their /run is private). */
   stagesFile(i: number): string {
-    return join(this.lab.nodeRoot(i), 'stages.json');
+    return `/tmp/pmxcfs-bench-${this.lab.prefix}-n${i}-stages.json`;
   }
 
   start(kind: Kind, i: number, extra: string[] = []): ProcInfo {
@@ -343,7 +344,7 @@ class Bench {
    * answer); stop() ends both and returns the worse p99 in ms.
    */
   statProbe(): { stop(): Promise<number> } {
-    const stopFile = join(this.lab.nodeRoot(1), 'statloop.stop');
+    const stopFile = `/tmp/pmxcfs-bench-${this.lab.prefix}-statloop.stop`;
     rmSync(stopFile, { force: true });
     const runs = [1, 2].map((i) => this.lab.exec(i, [process.execPath, STATLOOP, '/etc/pve/.bench-stat-probe', stopFile], { timeoutMs: 900_000 }));
     return {

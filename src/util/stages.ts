@@ -91,5 +91,10 @@ export function stageEnd(id: number): void {
 function dump(): void {
   if (!dirty || file === undefined) return;
   dirty = false;
-  writeFileSync(file, JSON.stringify(Object.fromEntries(sums)));
+  try {
+    writeFileSync(file, JSON.stringify(Object.fromEntries(sums)));
+  } catch {
+    // A diagnostics file that cannot be written must not take the daemon down.
+    clearInterval(timer);
+  }
 }
