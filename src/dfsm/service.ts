@@ -211,8 +211,14 @@ export class DfsmService {
     if (!this.dfsm.weAreMember) this.dispatchFailed();
   }
 
-  /** poll_dispatch_fn when dispatch returned false. */
+  /**
+   * poll_dispatch_fn when dispatch returned false. service_dfsm_dispatch sets the
+   * service's restartable flag from the mode first: after ERROR or VERSION_ERROR the
+   * DFSM is finalized (waiting writers get −EBUSY, later sends fail at once) instead of
+   * keeping a CPG handle whose messages never come back.
+   */
   private dispatchFailed(): void {
+    this.restartable = this.dfsm.restartable();
     this.initialized = false;
     this.errcount = 0;
     if (!this.restartable || this.opts.recreateTransportOnLeave) this.dfsm.finalize();

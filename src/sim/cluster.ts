@@ -26,7 +26,7 @@ import { Dfsm } from '../dfsm/dfsm.js';
 import { DfsmService } from '../dfsm/service.js';
 import { DfsmMode, type DeliveredMessage, type DeliverResult, type DfsmApi, type Logger } from '../dfsm/types.js';
 import { Dcdb } from '../dcdb/dcdb.js';
-import { FsOps } from '../daemon/fsops.js';
+import { FsOps } from '../fsops/fsops.js';
 import { Memdb } from '../memdb/memdb.js';
 import type { TreeEntry } from '../memdb/tree.js';
 import type { Log } from '../util/log.js';
