@@ -29,13 +29,12 @@
 import { strict as assert } from 'node:assert';
 import { CsError, type ConfChange, type MemberId, type Transport } from '../cluster/transport.js';
 import {
-  BASE_HEADER_SIZE,
   DfsmMessageType,
   type Epoch,
-  NORMAL_HEADER_SIZE,
-  STATE_HEADER_SIZE,
   decodeBaseHeader,
-  decodeEpoch,
+  decodeDfsmMessage,
+  decodeVerify,
+  decodeVerifyRequest,
   encodeNormalHeader,
   encodeStateHeader,
   encodeVerify,
@@ -623,7 +622,7 @@ export class Dfsm implements DfsmApi {
       return this.leaveAndRelease();
     }
     const baseDecoded = decodeBaseHeader(msg);
-    if (!baseDecoded.ok || msg.length < BASE_HEADER_SIZE) {
+    if (!baseDecoded.ok) {
       this.log.error({ length: msg.length }, 'received short message');
       return this.leaveAndRelease();
     }
@@ -637,38 +636,32 @@ export class Dfsm implements DfsmApi {
       this.log.info({ version: base.protocolVersion }, 'ignore message with wrong protocol version');
       return;
     }
-
-    if (base.type === DfsmMessageType.NORMAL) {
-      if (msg.length < NORMAL_HEADER_SIZE) {
-        this.log.error({ subtype: base.subtype, length: msg.length }, 'received short message');
-        return this.leaveAndRelease();
-      }
-      const count = msg.readBigUInt64LE(BASE_HEADER_SIZE);
+    const decoded = decodeDfsmMessage(msg);
+    if (!decoded.ok) {
+      this.log.error({ type: base.type, subtype: base.subtype, length: msg.length }, decoded.error.message);
+      return this.leaveAndRelease();
+    }
+    const m = decoded.value;
+    if (m.kind === 'normal') {
       if (mode !== DfsmMode.SYNCED) {
-        if (!this.queueAdd(from, count, msg)) return this.leaveAndRelease();
+        if (!this.queueAdd(from, m.count, msg)) return this.leaveAndRelease();
         return;
       }
       const local = this.isLocal(from);
-      const payload = msg.subarray(NORMAL_HEADER_SIZE);
       const res: DeliverResult = this.call(
-        () => this.cb.deliver({ from, subtype: base.subtype, time: base.time, payload, local }),
+        () => this.cb.deliver({ from, subtype: base.subtype, time: base.time, payload: m.payload, local }),
         { ok: false },
       );
-      if (local) this.recordLocalResult(count, res.result ?? -1, true);
+      if (local) this.recordLocalResult(m.count, res.result ?? -1, true);
       if (!res.ok) return this.leaveAndRelease();
       return;
     }
-
-    if (msg.length < STATE_HEADER_SIZE) {
-      this.log.error({ type: base.type, length: msg.length }, 'received short state message');
-      return this.leaveAndRelease();
-    }
-    const epoch = decodeEpoch(msg, BASE_HEADER_SIZE);
+    const epoch = m.epoch;
     if (base.type !== DfsmMessageType.SYNC_START && !epochEquals(epoch, this.syncEpoch)) {
       this.log.debug({ type: base.type, epoch }, 'ignore message with wrong epoch');
       return;
     }
-    const payload = msg.subarray(STATE_HEADER_SIZE);
+    const payload = m.payload;
     const round = this.round;
 
     if (mode === DfsmMode.SYNCED) {
@@ -776,11 +769,12 @@ export class Dfsm implements DfsmApi {
   }
 
   private onVerifyRequest(from: MemberId, epoch: Epoch, payload: Buffer): void {
-    if (payload.length !== 8) {
+    const req = decodeVerifyRequest(payload);
+    if (!req.ok) {
       this.log.error({ length: payload.length, from: memberKey(from) }, 'cpg received verify request with wrong length');
       return this.leaveAndRelease();
     }
-    const id = payload.readBigUInt64LE(0);
+    const id = req.value;
     const checksum = this.cb.checksum;
     if (!checksum) return;
     const c = this.call(() => checksum.call(this.cb), null);
@@ -800,14 +794,15 @@ export class Dfsm implements DfsmApi {
 
   private onVerify(epoch: Epoch, payload: Buffer): void {
     if (!this.cb.checksum) return;
-    if (payload.length !== 40) {
+    const v = decodeVerify(payload);
+    if (!v.ok) {
       this.log.error({ length: payload.length }, 'cpg received verify message with wrong length');
       return this.leaveAndRelease();
     }
-    const id = payload.readBigUInt64LE(0);
+    const id = v.value.csumId;
     const time = nowSeconds(this.clock);
     if (this.csumId === id && epochEquals(this.csumEpoch, epoch)) {
-      const theirs = payload.subarray(8, 40);
+      const theirs = v.value.csum;
       if (!theirs.equals(this.csum)) {
         this.lastVerify = { time, result: 'mismatch' };
         this.log.error({ theirs: theirs.toString('hex'), ours: this.csum.toString('hex') }, 'wrong checksum - restarting');
