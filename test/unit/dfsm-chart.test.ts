@@ -73,3 +73,12 @@ describe('DFSM chart', () => {
     for (const a of ACTIONS) assert.ok(used.has(a), `declared action ${a} used`);
   });
 });
+
+describe('docs/dfsm-chart.md', () => {
+  it('is the rendering of the current chart (node scripts/render-dfsm-chart.mjs)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderChartMarkdown } = await import('../../src/dfsm/chart-render.js');
+    const file = new URL('../../../docs/dfsm-chart.md', import.meta.url);
+    assert.equal(readFileSync(file, 'utf8'), renderChartMarkdown());
+  });
+});
