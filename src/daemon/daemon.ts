@@ -48,6 +48,13 @@ export const STOP_DEADLINE_MS = 9000;
 /** How long a stopping control server waits for its open connections. */
 const SERVER_CLOSE_MS = 1000;
 
+/** A stop signal arrived before the daemon was ready. */
+class StoppedDuringStart extends Error {
+  constructor() {
+    super('stopped during start-up');
+  }
+}
+
 export type DaemonPhase = 'new' | 'lock' | 'database' | 'services' | 'mount' | 'ready' | 'stopping' | 'stopped';
 type Logger = ReturnType<typeof createLogger>;
 
@@ -62,6 +69,8 @@ export class Daemon {
   private readonly running: DaemonService[] = [];
   private pve: PveMount | null = null;
   private stopping: Promise<void> | null = null;
+  private starting: Promise<void> | null = null;
+  private stopRequested = false;
 
   constructor(
     private readonly opts: DaemonOptions,
@@ -71,17 +80,30 @@ export class Daemon {
     this.log = domainLog(logger, 'main');
   }
 
-  /** All phases; on failure what was started is stopped again and the error rethrown. */
+  /**
+   * All phases; on failure what was started is stopped again and the error rethrown.
+   * A stop requested meanwhile (a signal during start-up) lets the running phase end,
+   * then stops: nothing is mounted or started after the teardown.
+   */
   async start(): Promise<void> {
+    const run = this.runPhases();
+    this.starting = run.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      await this.lock();
-      this.database();
-      await this.services();
-      await this.mount();
-      this.ready();
+      await run;
     } catch (err) {
       await this.stop();
       throw err;
+    }
+  }
+
+  private async runPhases(): Promise<void> {
+    const phases = [() => this.lock(), () => this.database(), () => this.services(), () => this.mount(), () => this.ready()];
+    for (const phase of phases) {
+      if (this.stopRequested) throw new StoppedDuringStart();
+      await phase();
     }
   }
 
@@ -217,7 +239,11 @@ export class Daemon {
 
   /** The phases in reverse; idempotent (a second signal joins the running stop). */
   stop(): Promise<void> {
-    this.stopping ??= this.teardown();
+    this.stopRequested = true;
+    this.stopping ??= (async () => {
+      await this.starting;
+      await this.teardown();
+    })();
     return this.stopping;
   }
 
@@ -301,6 +327,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
   try {
     await daemon.start();
   } catch (err) {
+    if (err instanceof StoppedDuringStart) return stopped;
     if (err instanceof StartupError) log.error({}, err.message);
     else log.error({ err: (err as Error).stack }, 'start-up failed');
     return err instanceof StartupError ? err.exitCode : 255;
