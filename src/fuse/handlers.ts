@@ -17,13 +17,11 @@
  * | OPENDIR/READDIR | fuse_lib_opendir / _readdir → cfs_fuse_readdir         |
  * | STATFS          | fuse_lib_statfs → cfs_fuse_statfs                      |
  */
-import { constants } from 'node:os';
-import { EACCES } from '../memdb/errno.js';
+import { EACCES, ENOSYS } from '../memdb/errno.js';
 import type { PveFs } from './fs.js';
 import { type FuseAddon, FuseOp, type FuseRequest } from './native.js';
 import { S_IFMT, S_IFREG } from './perms.js';
 
-const ENOSYS = constants.errno.ENOSYS;
 /** libfuse 2 attr_timeout / entry_timeout defaults (seconds). */
 export const ATTR_TIMEOUT = 1.0;
 
