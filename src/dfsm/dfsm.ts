@@ -46,7 +46,6 @@ import {
   type DfsmStatus,
   isErrorMode,
   type Logger,
-  modeName,
   nullLogger,
   type SyncInfo,
   type SyncMember,
@@ -55,8 +54,6 @@ import {
 import { WaitingWriters } from './writers.js';
 
 export { EACCES, EBUSY };
-export { MAX_QUEUED_BYTES, MAX_QUEUED_MESSAGES } from './queues.js';
-export { MAX_WAITING_WRITERS } from './writers.js';
 
 /**
  * Events processed inside one outermost event (nested sends from callbacks, raised
@@ -553,5 +550,3 @@ const MODE_MESSAGES: Record<DfsmModeName, string> = {
   ERROR: 'serious internal error - stop cluster connection',
   VERSION_ERROR: 'detected newer protocol - please update this node',
 };
-
-export { modeName };

@@ -394,6 +394,7 @@ class Runner {
     this.stats.checkpoints++;
     if (this.failLater !== null) this.fail(this.failLater);
     if (this.c.recorder.dataless > 0) this.fail(`a file got a size without data (memdb.md pitfall 2)`);
+    if (this.c.recorder.treeBroken !== null) this.fail(this.c.recorder.treeBroken);
     for (const ev of this.c.modeEvents) {
       if (ev.to !== 'LEAVE') this.fail(`${ev.proc} entered ${ev.to} at step ${ev.step}`);
       if (this.profile === 'calm') this.fail(`${ev.proc} left the group (LEAVE) at step ${ev.step} in a fault-free schedule`);
