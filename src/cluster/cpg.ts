@@ -13,7 +13,7 @@
  */
 
 import { CsError, type ConfChange, type MemberId, type Transport, type TransportHandlers } from './transport.js';
-import { stageMark } from '../util/stages.js';
+import { stageMark, stageSpan, stagesOn } from '../util/stages.js';
 import { CorosyncError, isFatalCsError, loadCorosync, type CorosyncAddon, type NativeCpg, type NativeCpgAddress } from './native.js';
 
 /** cpg_guarantee_t */
@@ -74,8 +74,10 @@ export class CpgTransport implements Transport {
     const totem = options.totem;
     this.cpg = new Cpg({
       deliver: (nodeid, pid, message) => {
+        const t0 = stagesOn ? process.hrtime.bigint() : 0n;
         if (nodeid === this.local.nodeid && pid === this.local.pid) stageMark('deliver');
         if (!this.closed) this.handlers.deliver({ nodeid, pid }, message);
+        stageSpan('cpg delivery (JS)', t0);
       },
       confchg: (members, left, joined) => {
         if (this.closed) return;

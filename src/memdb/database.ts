@@ -10,7 +10,7 @@
  */
 import { chmodSync, existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { stageMark } from '../util/stages.js';
+import { stageMark, stageSpan, stagesOn } from '../util/stages.js';
 
 export const VERSION_FILENAME = '__version__';
 
@@ -156,11 +156,13 @@ export class Database {
     // Prepared once: better-sqlite3's db.transaction(fn) builds a new wrapper per call,
     // which cost ~0.5 ms per change (measured with --cpu-prof on the write path).
     const { begin, commit, rollback } = this.txStatements();
+    const t0 = stagesOn ? process.hrtime.bigint() : 0n;
     begin.run();
     try {
       const result = fn();
       commit.run();
       stageMark('commit');
+      stageSpan('SQLite transaction', t0);
       return result;
     } catch (err) {
       if (this.db.inTransaction) rollback.run();
