@@ -547,6 +547,10 @@ export class Lab {
       `mount --bind ${root}/etc-corosync /etc/corosync`,
       `mount --bind ${root}/var-lib-corosync /var/lib/corosync`,
       `mount --bind ${root}/hosts /etc/hosts`,
+      // An empty tmpfs under the bind: a daemon that force-unmounts a stale /etc/pve at
+      // start (C's main, clearStaleMount) removes the bind and must find an empty
+      // directory, never the host's /etc/pve.
+      'mount -t tmpfs -o mode=0755 tmpfs /etc/pve',
       `mount --bind ${root}/etc-pve /etc/pve`,
       `mount --bind ${root}/var-lib-pve-cluster /var/lib/pve-cluster`,
       'mount -t tmpfs -o mode=0755 tmpfs /run',
