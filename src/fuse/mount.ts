@@ -9,6 +9,7 @@
  * | mountPve         | fuse_mount + fuse_new(default_permissions,allow_other,...) |
  * | unmount          | fuse_unmount (lazy)                                        |
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { FsOps } from '../fsops/fsops.js';
 import type { Memdb } from '../memdb/memdb.js';
@@ -21,8 +22,30 @@ import { type ClusterInfo, type ClusterLogEntry, type KvBlock, type PluginSource
 /** Mount options given to libfuse3 (libfuse 2's big_writes is the default there). */
 export const MOUNT_OPTIONS = 'default_permissions,allow_other';
 
-/** Detach a dead mount left by a crash (C: MNT_FORCE; then MNT_DETACH if still busy). Errors ignored. */
+/** The filesystem type of the topmost mount at `mountpoint` (/proc/self/mountinfo), or null. */
+function mountType(mountpoint: string): string | null {
+  let type: string | null = null;
+  try {
+    for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const f = l.split(' ');
+      const sep = f.indexOf('-');
+      if (f[4] === mountpoint && sep > 0) type = f[sep + 1] ?? null;
+    }
+  } catch {
+    return null;
+  }
+  return type;
+}
+
+/**
+ * Detach a dead FUSE mount left by a crash (C: MNT_FORCE; then MNT_DETACH if still
+ * busy). Errors ignored. Unlike C, only a FUSE mount is removed: C's blind force-unmount
+ * also peels off whatever else is mounted there (a bind mount the admin or a container
+ * set up), and the daemon then mounts on the directory underneath.
+ */
 export function clearStaleMount(mountpoint: string): void {
+  const type = mountType(mountpoint);
+  if (type === null || !type.startsWith('fuse')) return;
   const a = fuseAddon();
   if (a.umount2(mountpoint, a.MNT_FORCE) !== 0) a.umount2(mountpoint, a.MNT_DETACH);
 }

@@ -30,6 +30,8 @@ import { delimiter, join } from 'node:path';
 
 export const LAB_STATE_ROOT = '/run/pmxcfs-lab';
 export const DEFAULT_PREFIX = 'pmxlab';
+/** Bind layers on each node's /etc/pve: C daemon starts a lab survives (one layer each). */
+const PVE_BIND_LAYERS = 64;
 
 export interface LabOptions {
   /** Namespace/cluster name prefix: [a-z][a-z0-9]{0,11}. */
@@ -547,11 +549,10 @@ export class Lab {
       `mount --bind ${root}/etc-corosync /etc/corosync`,
       `mount --bind ${root}/var-lib-corosync /var/lib/corosync`,
       `mount --bind ${root}/hosts /etc/hosts`,
-      // An empty tmpfs under the bind: a daemon that force-unmounts a stale /etc/pve at
-      // start (C's main, clearStaleMount) removes the bind and must find an empty
-      // directory, never the host's /etc/pve.
-      'mount -t tmpfs -o mode=0755 tmpfs /etc/pve',
-      `mount --bind ${root}/etc-pve /etc/pve`,
+      // C's main force-unmounts whatever is on /etc/pve at every start, one layer each
+      // time: stacked binds keep it from ever reaching the host's /etc/pve (a write
+      // there leaks into every later lab, and C refuses a non-empty mount point).
+      `for k in $(seq ${PVE_BIND_LAYERS}); do mount --bind ${root}/etc-pve /etc/pve; done`,
       `mount --bind ${root}/var-lib-pve-cluster /var/lib/pve-cluster`,
       'mount -t tmpfs -o mode=0755 tmpfs /run',
       'mkdir -p /run/pve-cluster /run/corosync',
