@@ -37,7 +37,7 @@ describe('SIGTERM while writers block and while a full copy arrives', { skip, ti
   const rng = new Rng(20261202);
 
   async function mounted(i: number): Promise<boolean> {
-    const r = await d.sh(i, "awk '$2 == \"/etc/pve\"' /proc/self/mounts");
+    const r = await d.sh(i, "awk '$2 == \"/etc/pve\" && $3 ~ /^fuse/' /proc/self/mounts");
     return r.stdout.trim() !== '';
   }
 
