@@ -339,7 +339,10 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
 function onStopSignal(daemon: Daemon, log: Log): Promise<number> {
   process.on('SIGPIPE', () => {});
   return new Promise<number>((resolve) => {
+    let signalled = false;
     const onSignal = (): void => {
+      if (signalled) return; // a second signal joins the running stop
+      signalled = true;
       const deadline = setTimeout(() => {
         daemon.forceStop();
         log.info({}, 'exit proxmox configuration filesystem (1)');
