@@ -162,8 +162,10 @@ export class Daemon {
 
   /** Local access besides FUSE; started after the cluster services, stopped first. */
   private localServices(): DaemonService[] {
-    return [this.controlService()];
-    // Issue 13 (libqb IPC server): add its entry here.
+    return [
+      this.controlService(),
+      // Issue 13 (libqb IPC server): add its entry here.
+    ];
   }
 
   private controlService(): DaemonService {
