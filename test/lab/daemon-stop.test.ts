@@ -12,22 +12,16 @@
  * error (never hangs), /etc/pve is no longer mounted in n1, and the next start works.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { packageRoot } from '../../src/cluster/native.js';
-import { DaemonLab } from '../../src/lab/daemons.js';
-import { Lab, labUnavailable, ownedLabPrefix } from '../../src/lab/lab.js';
+import { DaemonLab, fuseLabUnavailable } from '../../src/lab/daemons.js';
+import { Lab, ownedLabPrefix } from '../../src/lab/lab.js';
 import { Rng } from '../../src/util/rng.js';
 
 const PREFIX = ownedLabPrefix('stop');
 const LOOPS = Number(process.env['PMXCFS_STOP_LOOPS'] ?? 50);
 /** The bound issue 16 sets: SIGTERM ends the daemon within 10 s. */
 const STOP_BOUND_MS = 10_000;
-const build = join(packageRoot(), 'build', 'Release');
-const skip =
-  labUnavailable() ??
-  (!existsSync(join(build, 'fuse.node')) ? `FUSE addon not built (${build}/fuse.node); run npm install` : !existsSync('/dev/fuse') ? '/dev/fuse missing' : undefined);
+const skip = fuseLabUnavailable();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

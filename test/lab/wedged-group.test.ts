@@ -6,22 +6,16 @@
  * the foreign member is gone a restart of the daemons brings the cluster back.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { packageRoot } from '../../src/cluster/native.js';
 import { Agent } from '../../src/lab/agent-client.js';
-import { DaemonLab } from '../../src/lab/daemons.js';
-import { Lab, labUnavailable, ownedLabPrefix } from '../../src/lab/lab.js';
+import { DaemonLab, fuseLabUnavailable } from '../../src/lab/daemons.js';
+import { Lab, ownedLabPrefix } from '../../src/lab/lab.js';
 
 const PREFIX = ownedLabPrefix('wedge');
 /** A writer's answer must come within this (it used to never come). */
 const WRITE_BOUND_MS = 3000;
 const STOP_BOUND_MS = 10_000;
-const build = join(packageRoot(), 'build', 'Release');
-const skip =
-  labUnavailable() ??
-  (!existsSync(join(build, 'fuse.node')) ? `FUSE addon not built (${build}/fuse.node); run npm install` : !existsSync('/dev/fuse') ? '/dev/fuse missing' : undefined);
+const skip = fuseLabUnavailable();
 
 describe('a wedged dcdb group (VERSION_ERROR) never blocks writers nor the stop', { skip, timeout: 300_000 }, () => {
   const lab = new Lab({ prefix: PREFIX, token: 1000 });
