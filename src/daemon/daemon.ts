@@ -38,6 +38,8 @@ import { ClusterInfoService, QuorumService } from './services.js';
 import { mountPve, type PveMount } from '../fuse/mount.js';
 import type { ClusterInfo } from '../fuse/plugins.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
+import { metrics } from '../metrics/metrics.js';
+import { startMetricsHttp } from '../metrics/http.js';
 
 /** pmxcfs.c: 11 flock attempts, 1 s apart. */
 const LOCK_ATTEMPTS = 11;
@@ -159,6 +161,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
     // errors ignored, as C
   }
   const lockFd = await acquireLock(join(opts.libDir, '.pmxcfs.lockfile'), log);
+  metrics.setEnabled(opts.metrics);
 
   let memdb: Memdb;
   try {
@@ -275,8 +278,11 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
               syncQueue: d.syncQueue,
               waitingWriters: d.waitingWriters,
             },
+      // ---- metrics (src/metrics) ----
+      sync: (dcdb as Dcdb | null)?.progress.snapshot() ?? null,
     };
   };
+  metrics.node(() => ({ dbFile: opts.db, inodes: memdb.index.size, version: memdb.root.version, quorate: quorum === null ? true : quorum.quorate }));
   const socketPath = controlSocketPath(opts.runDir);
   let server: Server;
   try {
@@ -291,12 +297,18 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
           const r = dfsm.verifyRequest();
           return r === 1 ? { started: true } : { started: false, reason: `send failed: ${csErrorName(r)}` };
         },
+        metrics: () => metrics.text(),
       },
       domainLog(logger, 'ipcs'),
     );
   } catch (err) {
     throw new StartupError(`unable to listen on ${socketPath}: ${(err as Error).message}`);
   }
+
+  const metricsHttp = opts.metricsListen === null ? null : await startMetricsHttp(metrics, opts.metricsListen, domainLog(logger, 'metrics')).catch((err: unknown) => {
+    server.close();
+    throw new StartupError(`unable to serve metrics on ${opts.metricsListen?.host}:${opts.metricsListen?.port}: ${(err as Error).message}`);
+  });
 
   // ---- FUSE mount of /etc/pve (src/fuse) ----
   let pve: PveMount | null = null;
@@ -318,6 +330,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
       });
     } catch (err) {
       server.close();
+      metricsHttp?.close();
       throw new StartupError(`fuse_mount error - unable to mount ${opts.mount}: ${(err as Error).message}`);
     }
   }
@@ -354,6 +367,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
     }
     log.info({}, 'teardown filesystem');
     await new Promise<void>((r) => server.close(() => r()));
+    metricsHttp?.close();
     await pve?.unmount(); // FUSE (src/fuse)
     service?.stop();
     quorum?.stop();

@@ -43,6 +43,7 @@ import {
 } from '../wire/dfsm.js';
 import { type Clock, nowSeconds, systemClock } from './clock.js';
 import { actorMode, createModeActor, type DfsmModeActor } from './machine.js';
+import { type DfsmGroupMetrics, metrics } from '../metrics/metrics.js';
 import { insertByCount, lowestNodeid, memberKey, sortMembers } from './members.js';
 import {
   DCDB_CPG_GROUP,
@@ -134,6 +135,7 @@ export class Dfsm implements DfsmApi {
   private readonly quorate: () => boolean;
   private readonly log: Logger;
   private readonly actor: DfsmModeActor;
+  private readonly metrics: DfsmGroupMetrics;
 
   private transport: Transport | null = null;
   private nodeid = 0;
@@ -169,6 +171,8 @@ export class Dfsm implements DfsmApi {
     this.quorate = opts.isQuorate ?? (() => true);
     this.log = opts.logger ?? nullLogger;
     this.actor = createModeActor();
+    this.metrics = metrics.dfsm(this.groupName);
+    this.metrics.snapshot = () => this.status();
     this.cb = typeof opts.callbacks === 'function' ? opts.callbacks(this) : opts.callbacks;
   }
 
@@ -293,6 +297,7 @@ export class Dfsm implements DfsmApi {
     if (from === to) return;
     this.actor.send({ type: modeName(to) });
     if (this.mode !== to) return; // refused by the transition rule
+    this.metrics.mode(to);
     const ctx = { from: modeName(from), to: modeName(to), nodeid: this.nodeid, pid: this.pid };
     switch (to) {
       case DfsmMode.START:
@@ -336,6 +341,7 @@ export class Dfsm implements DfsmApi {
     if (this.transport === null) return CsError.BAD_HANDLE;
     const r = this.transport.send(buffers);
     if (r !== CsError.OK) this.log.error({ code: r }, 'cpg_send_message failed');
+    else this.metrics.sent(buffers);
     return r;
   }
 
@@ -546,6 +552,7 @@ export class Dfsm implements DfsmApi {
 
   /** dfsm_cpg_confchg_callback. */
   confchg(change: ConfChange): void {
+    this.metrics.confchg();
     this.weAreMemberFlag = false;
     this.localEpochCounter = (this.localEpochCounter + 1) >>> 0;
     this.syncEpoch = { epoch: this.localEpochCounter, time: nowSeconds(this.clock) >>> 0, nodeid: this.nodeid, pid: this.pid };
@@ -606,6 +613,7 @@ export class Dfsm implements DfsmApi {
 
   /** dfsm_cpg_deliver_callback, entry from the transport. */
   deliver(from: MemberId, msg: Buffer): void {
+    this.metrics.received(msg);
     this.deliverMessage({ nodeid: from.nodeid >>> 0, pid: from.pid >>> 0 }, msg);
   }
 
@@ -810,13 +818,16 @@ export class Dfsm implements DfsmApi {
       const theirs = payload.subarray(8, 40);
       if (!theirs.equals(this.csum)) {
         this.lastVerify = { time, result: 'mismatch' };
+        this.metrics.verify('mismatch');
         this.log.error({ theirs: theirs.toString('hex'), ours: this.csum.toString('hex') }, 'wrong checksum - restarting');
         return this.leaveAndRelease();
       }
       this.lastVerify = { time, result: 'ok' };
+      this.metrics.verify('ok');
       this.log.info({ csumId: id.toString() }, 'data verification successful');
     } else {
       this.lastVerify = { time, result: 'skipped' };
+      this.metrics.verify('skipped');
       this.log.info({ csumId: id.toString() }, 'skip verification - no checksum saved');
     }
   }
