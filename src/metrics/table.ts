@@ -127,6 +127,11 @@ export class HistogramTable extends Histogram<string> {
     this.cells[base + this.bounds.length + 1]! += v;
   }
 
+  /** The registry's text path for histograms (lib/registry.js prefers it to get()). */
+  getForPromString(): Promise<Exported> {
+    return this.get();
+  }
+
   override async get(): Promise<Exported> {
     const values: Sample[] = [];
     this.rows.labels.forEach((labels, r) => {
