@@ -28,9 +28,9 @@ export const MODE_NAMES: ReadonlyMap<number, string> = new Map([
   [254, 'VERSION_ERROR'],
   [255, 'ERROR'],
 ]);
+const START = 0;
 const START_SYNC = 1;
 const SYNCED = 2;
-const UPDATE = 3;
 const LEAVE = 253;
 const ERROR_MODE_START = 128;
 
@@ -127,8 +127,8 @@ export class DfsmGroupMetrics {
     if (to === START_SYNC) this.roundStart = performance.now();
     else if (to === SYNCED && this.roundStart >= 0) this.endRound(this.roundRows.ok);
     else if (to >= ERROR_MODE_START && this.roundStart >= 0) this.endRound(this.roundRows.failed);
+    else if (to === START) this.roundStart = -1; // restarted (dfsm_initialize)
     if (to === LEAVE) this.f.leaves.add(this.leaveRows[this.trigger]!);
-    if (to !== UPDATE && to !== START_SYNC && to !== SYNCED && to < ERROR_MODE_START) this.roundStart = -1;
   }
 
   private endRound(row: number): void {

@@ -86,7 +86,10 @@ describe('metrics, progress and the live view on a 3-node lab', { skip, timeout:
     assert.equal(w.code, 0, w.stderr);
     await d.waitConverged([1, 2, 3]);
     const after = await Promise.all([1, 2, 3].map(scrape));
-    for (const i of [0, 1, 2]) assert.ok(assertMonotonic(before[i]!, after[i]!, i + 1) > 100, 'many series compared');
+    for (const i of [0, 1, 2]) {
+      const n = assertMonotonic(before[i]!, after[i]!, i + 1);
+      assert.ok(n >= 50, `n${i + 1}: only ${n} counter and histogram series compared`);
+    }
     const fuse = (op: string): number => val(after[0]!, 'pmxcfs_fuse_requests_total', { op, errno: 'OK' }) - val(before[0]!, 'pmxcfs_fuse_requests_total', { op, errno: 'OK' });
     assert.equal(fuse('create'), K);
     assert.equal(fuse('write'), K);
