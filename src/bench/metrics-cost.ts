@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --metrics-cost [--quick]`: what metrics cost in write throughput.
- * The same 3-node pmxcfs-ts cluster on the lab `pmxbench` ($PMXCFS_LAB_PREFIX) runs alternately with
+ * The same 3-node pmxcfs-ts cluster on the bench's lab (ownedLabPrefix) runs alternately with
  * metrics (default) and with `--no-metrics` on every node, round after round in
  * one run; each round creates+writes+closes new files through /etc/pve on node 1
  * (src/bench/writer.ts, 1 and 4 writers). Reports the median ops/s of each variant
@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DaemonLab } from '../lab/daemons.js';
-import { Lab } from '../lab/lab.js';
+import { Lab, ownedLabPrefix } from '../lab/lab.js';
 import { metrics } from '../metrics/metrics.js';
 import { fmt, markdownTable, median } from './stats.js';
 
@@ -86,7 +86,7 @@ function hotPathNs(): Record<string, number> {
 }
 
 export async function runMetricsCost(quick: boolean): Promise<number> {
-  const lab = new Lab({ prefix: process.env['PMXCFS_LAB_PREFIX'] ?? 'pmxbench' });
+  const lab = new Lab({ prefix: ownedLabPrefix('bench') });
   const d = new DaemonLab(lab);
   const rounds = quick ? 2 : 4;
   const count = quick ? 150 : 400;

@@ -15,10 +15,10 @@ import { after, before, describe, it } from 'node:test';
 import { generateDb } from '../../src/bench/gendb.js';
 import { packageRoot } from '../../src/cluster/native.js';
 import { DaemonLab } from '../../src/lab/daemons.js';
-import { Lab, labUnavailable, which } from '../../src/lab/lab.js';
+import { Lab, labUnavailable, ownedLabPrefix, which } from '../../src/lab/lab.js';
 import { type Family, parseExposition, sampleValue } from '../../src/metrics/parse.js';
 
-const PREFIX = process.env['PMXCFS_TEST_LAB_PREFIX_METRICS'] ?? 'pmxtestm';
+const PREFIX = ownedLabPrefix('testm');
 const addon = join(packageRoot(), 'build', 'Release', 'fuse.node');
 const skip = labUnavailable() ?? (existsSync(addon) ? undefined : `addon not built (${addon})`);
 const PORT = 9100;
