@@ -176,6 +176,14 @@ export class Metrics {
     gauge('pmxcfs_db_version', 'database version (root version)', (n) => n.version);
     gauge('pmxcfs_db_file_bytes', 'size of config.db plus its WAL', (n) => fileBytes(n.dbFile) + fileBytes(`${n.dbFile}-wal`));
     gauge('pmxcfs_quorate', '1 when the node is quorate', (n) => (n.quorate ? 1 : 0));
+    const c = this.ipcConnections;
+    const rows = this.ipcRows;
+    new Gauge({
+      name: 'pmxcfs_ipc_clients', help: 'IPC clients connected now', registers: [r],
+      collect() {
+        this.set(c.value(rows.opened) - c.value(rows.closed));
+      },
+    });
   }
 }
 

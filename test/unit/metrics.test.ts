@@ -54,6 +54,7 @@ describe('metrics exposition', () => {
     assert.equal(v(f, 'pmxcfs_ipc_requests_total', { op: 'get_status', errno: 'ENOENT' }), 1);
     assert.equal(v(f, 'pmxcfs_ipc_request_duration_seconds_count', { op: 'get_fs_version' }), 1);
     assert.equal(v(f, 'pmxcfs_ipc_connections_total', { event: 'opened' }), 1);
+    assert.equal(v(f, 'pmxcfs_ipc_clients'), 1);
   });
 
   it('setEnabled(false) makes every hot call a no-op', async () => {
