@@ -88,7 +88,7 @@ function hotPathNs(): Record<string, number> {
 export async function runMetricsCost(quick: boolean): Promise<number> {
   const lab = new Lab({ prefix: ownedLabPrefix('bench') });
   const d = new DaemonLab(lab);
-  const rounds = quick ? 2 : 4;
+  const rounds = quick ? 2 : 6;
   const count = quick ? 150 : 400;
   const ops = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();

@@ -18,7 +18,7 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { type DfsmFamilies, DfsmGroupMetrics, type DfsmSnapshot, MODE_NAMES } from './dfsm.js';
 
 export type { DfsmGroupMetrics } from './dfsm.js';
-import { FUSE_OPS, FuseMeter, IPC_OPS, OpErrnoRows, REQUEST_BUCKETS } from './requests.js';
+import { FUSE_OPS, FuseMeter, IPC_OPS, OpErrnoRows, opNames, REQUEST_BUCKETS } from './requests.js';
 import { CounterTable, HistogramTable } from './table.js';
 
 /** CPG group name → label (C: pve_dcdb_v1 = dcdb.c, pve_kvstore_v1 = status.c). */
@@ -67,10 +67,10 @@ export class Metrics {
     };
     const fuseSeconds = new HistogramTable(r, 'pmxcfs_fuse_request_duration_seconds', 'FUSE request to reply by operation', ['op'], REQUEST_BUCKETS);
     const fuseCount = new CounterTable(r, 'pmxcfs_fuse_requests_total', 'FUSE requests by operation and errno of the reply (OK: success)', ['op', 'errno']);
-    this.fuse = new FuseMeter(new OpErrnoRows(fuseCount, fuseSeconds, (op) => FUSE_OPS[op] ?? 'unknown'), this.on);
+    this.fuse = new FuseMeter(new OpErrnoRows(fuseCount, fuseSeconds, FUSE_OPS), this.on);
     const ipcCount = new CounterTable(r, 'pmxcfs_ipc_requests_total', 'IPC requests by operation and errno (OK: success)', ['op', 'errno']);
     const ipcSeconds = new HistogramTable(r, 'pmxcfs_ipc_request_duration_seconds', 'IPC request to response by operation', ['op'], REQUEST_BUCKETS);
-    this.ipc = new OpErrnoRows(ipcCount, ipcSeconds, (op) => IPC_OPS.get(op) ?? 'unknown');
+    this.ipc = new OpErrnoRows(ipcCount, ipcSeconds, opNames(IPC_OPS));
     this.ipcConnections = new CounterTable(r, 'pmxcfs_ipc_connections_total', 'IPC client connections opened and closed', ['event']);
     this.ipcRows = { opened: this.ipcConnections.row('opened'), closed: this.ipcConnections.row('closed') };
     this.commitSeconds = new HistogramTable(r, 'pmxcfs_sqlite_commit_duration_seconds', 'one database change from BEGIN to COMMIT', [], COMMIT_BUCKETS);

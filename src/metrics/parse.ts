@@ -180,7 +180,7 @@ function checkFamily(f: Family): void {
   }
 }
 
-/** The value of one series (labels must match exactly those given, others ignored). */
+/** The value of the first series named `name` whose labels include all of `labels`. */
 export function sampleValue(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
   const f = familyOf(families, name);
   return f?.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;

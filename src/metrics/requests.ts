@@ -13,8 +13,8 @@ import type { FuseAddon, FuseRequest } from '../fuse/native.js';
 import { errnoName } from '../memdb/errno.js';
 import type { CounterTable, HistogramTable } from './table.js';
 
-/** native/fuse.cc enum Op, by number. */
-export const FUSE_OPS = ['', 'lookup', 'forget', 'getattr', 'setattr', 'readlink', 'mknod', 'mkdir', 'unlink', 'rmdir', 'rename', 'open', 'read', 'write', 'release', 'opendir', 'readdir', 'releasedir', 'statfs', 'create'] as const;
+/** native/fuse.cc enum Op, by number (0: not an op). */
+export const FUSE_OPS = ['unknown', 'lookup', 'forget', 'getattr', 'setattr', 'readlink', 'mknod', 'mkdir', 'unlink', 'rmdir', 'rename', 'open', 'read', 'write', 'release', 'opendir', 'readdir', 'releasedir', 'statfs', 'create'] as const;
 
 /** FUSE operations that change the tree (each waits for its cluster message). */
 export const FUSE_WRITE_OPS: ReadonlySet<string> = new Set(['setattr', 'mknod', 'mkdir', 'unlink', 'rmdir', 'rename', 'write', 'create']);
@@ -38,34 +38,45 @@ export const IPC_OPS: ReadonlyMap<number, string> = new Map([
 /** Latency buckets (s): a local read is ~50 µs, a replicated write ms, a stall seconds. */
 export const REQUEST_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 
-/** Counter rows by (op, errno) resolved once per pair; the key is a number. */
+/** errno values above this share one row (ours are < 134 on Linux). */
+const MAX_ERRNO = 255;
+
+/**
+ * Counter rows by (op, errno) and histogram rows by op, resolved on first use into
+ * flat arrays. `names[op]` labels an op; an op outside the table (a hostile IPC
+ * client can send any number) counts as names[0] = "unknown", so rows stay bounded.
+ */
 export class OpErrnoRows {
-  private readonly rows = new Map<number, number>();
-  private readonly timeRows = new Map<number, number>();
+  private readonly rows: Int32Array;
+  private readonly timeRows: Int32Array;
   constructor(
     private readonly counter: CounterTable,
     private readonly seconds: HistogramTable,
-    private readonly opName: (op: number) => string,
-  ) {}
+    private readonly names: readonly string[],
+  ) {
+    this.rows = new Int32Array(names.length * (MAX_ERRNO + 1)).fill(-1);
+    this.timeRows = new Int32Array(names.length).fill(-1);
+  }
 
   /** Count one request; `result` is 0/positive or −errno; `seconds` < 0: not timed. */
   count(op: number, result: number, seconds: number): void {
-    const e = result < 0 ? -result : 0;
-    const key = op * 65536 + (e & 0xffff);
-    let row = this.rows.get(key);
-    if (row === undefined) {
-      row = this.counter.row(this.opName(op), errnoName(-e));
-      this.rows.set(key, row);
-    }
-    this.counter.add(row);
+    const o = op > 0 && op < this.names.length && this.names[op] !== '' ? op : 0;
+    const e = result < 0 ? Math.min(-result, MAX_ERRNO) : 0;
+    const k = o * (MAX_ERRNO + 1) + e;
+    if (this.rows[k]! < 0) this.rows[k] = this.counter.row(this.names[o]!, errnoName(-e));
+    this.counter.add(this.rows[k]!);
     if (seconds < 0) return;
-    let t = this.timeRows.get(op);
-    if (t === undefined) {
-      t = this.seconds.row(this.opName(op));
-      this.timeRows.set(op, t);
-    }
-    this.seconds.record(t, seconds);
+    if (this.timeRows[o]! < 0) this.timeRows[o] = this.seconds.row(this.names[o]!);
+    this.seconds.record(this.timeRows[o]!, seconds);
   }
+}
+
+/** A sparse op table (number → name) as the array OpErrnoRows takes. */
+export function opNames(ops: ReadonlyMap<number, string>): string[] {
+  const names = new Array<string>(Math.max(...ops.keys()) + 1).fill('');
+  names[0] = 'unknown';
+  for (const [n, name] of ops) names[n] = name;
+  return names;
 }
 
 /**

@@ -35,6 +35,8 @@ describe('metrics exposition', () => {
     m.sqliteCommit(0.0003);
     m.ipcRequest(1, 0, 0.0001);
     m.ipcRequest(5, -2);
+    m.ipcRequest(0x7fffffff, -22); // a hostile op number: one bounded "unknown" row
+    m.ipcRequest(9, -22);
     m.ipcClients(1);
     const f = await scrape(m);
     for (const [name, fam] of f) {
@@ -53,6 +55,7 @@ describe('metrics exposition', () => {
     assert.equal(v(f, 'pmxcfs_ipc_requests_total', { op: 'get_fs_version', errno: 'OK' }), 1);
     assert.equal(v(f, 'pmxcfs_ipc_requests_total', { op: 'get_status', errno: 'ENOENT' }), 1);
     assert.equal(v(f, 'pmxcfs_ipc_request_duration_seconds_count', { op: 'get_fs_version' }), 1);
+    assert.equal(v(f, 'pmxcfs_ipc_requests_total', { op: 'unknown', errno: 'EINVAL' }), 2);
     assert.equal(v(f, 'pmxcfs_ipc_connections_total', { event: 'opened' }), 1);
     assert.equal(v(f, 'pmxcfs_ipc_clients'), 1);
   });
