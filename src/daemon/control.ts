@@ -21,7 +21,7 @@ export type FsOp = 'ls' | 'cat' | 'stat' | 'write' | 'create' | 'truncate' | 'mk
 export type ControlRequest =
   | { readonly cmd: 'status' }
   | { readonly cmd: 'verify' }
-  | { readonly cmd: 'metrics' }
+  | { readonly cmd: 'metrics'; readonly enabled?: boolean }
   | { readonly cmd: 'fs'; readonly op: FsOp; readonly path: string; readonly to?: string; readonly data?: string; readonly offset?: number; readonly mtime?: number; readonly length?: number };
 
 export type ControlResponse =
@@ -36,8 +36,8 @@ export interface ControlHandlers {
   readonly fs: FsOps;
   status(): unknown;
   verify(): { started: boolean; reason?: string };
-  /** The Prometheus exposition text (src/metrics). */
-  metrics(): Promise<string>;
+  /** The Prometheus exposition text (src/metrics); `enabled` switches recording first. */
+  metrics(enabled?: boolean): Promise<string>;
 }
 
 function entryJson(e: { inode: number; type: number; size: number; mtime: number; version: number; writer: number; name: string }) {
@@ -154,7 +154,7 @@ export function startControlServer(socketPath: string, handlers: ControlHandlers
       case 'fs':
         return handleFs(handlers.fs, r);
       case 'metrics':
-        return { ok: true, data: await handlers.metrics() };
+        return { ok: true, data: await handlers.metrics(r.enabled) };
       default:
         return { ok: false, error: 'unknown command' };
     }

@@ -297,7 +297,10 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
           const r = dfsm.verifyRequest();
           return r === 1 ? { started: true } : { started: false, reason: `send failed: ${csErrorName(r)}` };
         },
-        metrics: () => metrics.text(),
+        metrics: (enabled) => {
+          if (enabled !== undefined) metrics.setEnabled(enabled);
+          return metrics.text();
+        },
       },
       domainLog(logger, 'ipcs'),
     );
