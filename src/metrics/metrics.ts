@@ -97,8 +97,9 @@ export class Metrics {
     if (this.enabled) this.ipc.count(op, result, seconds);
   }
 
+  /** Counted even while recording is off, so the connected-clients gauge stays right. */
   ipcClients(delta: 1 | -1): void {
-    if (this.enabled) this.ipcConnections.add(delta > 0 ? this.ipcRows.opened : this.ipcRows.closed);
+    this.ipcConnections.add(delta > 0 ? this.ipcRows.opened : this.ipcRows.closed);
   }
 
   sqliteCommit(seconds: number): void {
