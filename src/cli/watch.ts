@@ -5,7 +5,7 @@
  * verify and a running full copy. On a terminal it redraws in place (works over
  * ssh: only "home" and "clear to end" escapes); otherwise it prints plain frames.
  */
-import { request } from './control-client.js';
+import { controlRequest, controlSocketPath } from '../daemon/control.js';
 import { type Family, parseExposition, type Sample } from '../metrics/parse.js';
 import { FUSE_WRITE_OPS } from '../metrics/requests.js';
 import type { ProgressSnapshot } from '../metrics/progress.js';
@@ -100,13 +100,18 @@ export function renderFrame(s: WatchStatus, families: Map<string, Family>, prev:
   return { text: lines.join('\n') + '\n', buckets };
 }
 
+/** One status and one metrics request; a message instead when the daemon does not answer (it may be restarting). */
 async function fetchFrame(runDir: string): Promise<{ status: WatchStatus; families: Map<string, Family> } | string> {
-  const st = await request(runDir, { cmd: 'status' });
-  const mt = await request(runDir, { cmd: 'metrics' });
-  if (st === null || mt === null) return 'daemon not reachable';
-  if (!st.ok) return st.error;
-  if (!mt.ok) return mt.error;
-  return { status: st.data as WatchStatus, families: parseExposition(String(mt.data)) };
+  const socket = controlSocketPath(runDir);
+  try {
+    const st = await controlRequest(socket, { cmd: 'status' }, 5000);
+    const mt = await controlRequest(socket, { cmd: 'metrics' }, 5000);
+    if (!st.ok) return st.error;
+    if (!mt.ok) return mt.error;
+    return { status: st.data as WatchStatus, families: parseExposition(String(mt.data)) };
+  } catch (err) {
+    return `no answer from the daemon at ${socket}: ${(err as Error).message}`;
+  }
 }
 
 export async function watch(runDir: string, opts: { intervalMs: number; count: number | null }): Promise<number> {
@@ -114,6 +119,7 @@ export async function watch(runDir: string, opts: { intervalMs: number; count: n
   let prev: Buckets | null = null;
   let last = performance.now();
   let stop = false;
+  let answered = false;
   const onSig = (): void => void (stop = true);
   process.once('SIGINT', onSig);
   if (tty) process.stdout.write('\x1b[?25l\x1b[2J');
@@ -122,6 +128,7 @@ export async function watch(runDir: string, opts: { intervalMs: number; count: n
     const f = await fetchFrame(runDir);
     const t = performance.now();
     let body = `pmxcfs-ts: ${typeof f === 'string' ? f : ''}\n`;
+    answered = typeof f !== 'string';
     if (typeof f !== 'string') {
       const r = renderFrame(f.status, f.families, prev, (t - last) / 1000, new Date());
       prev = r.buckets;
@@ -132,5 +139,5 @@ export async function watch(runDir: string, opts: { intervalMs: number; count: n
   }
   if (tty) process.stdout.write('\x1b[?25h');
   process.removeListener('SIGINT', onSig);
-  return 0;
+  return answered ? 0 : 1;
 }
