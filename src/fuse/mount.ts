@@ -10,14 +10,15 @@
  * | unmount          | fuse_unmount (lazy)                                        |
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { FsOps } from '../daemon/fsops.js';
+import type { FsOps } from '../fsops/fsops.js';
+import type { Memdb } from '../memdb/memdb.js';
 import { type Log, silentLog } from '../util/log.js';
 import { PveFs } from './fs.js';
 import { fuseAddon } from './native.js';
 import { wwwDataGid } from './perms.js';
 import { type ClusterInfo, type ClusterLogEntry, type KvBlock, type PluginSources, StatusCounters } from './plugins.js';
 import { metrics } from '../metrics/metrics.js';
-import { meterFuse } from '../metrics/requests.js';
+import { meterFuse } from './metered.js';
 
 /** Mount options given to libfuse3 (libfuse 2's big_writes is the default there). */
 export const MOUNT_OPTIONS = 'default_permissions,allow_other';
@@ -46,6 +47,8 @@ async function mountDevice(mountpoint: string): Promise<string | null> {
 export interface MountOptions {
   readonly mountpoint: string;
   readonly fsops: FsOps;
+  /** Read by the plugin files (.version, .vmlist) and the change counters. */
+  readonly memdb: Memdb;
   readonly nodename: string;
   /** cfs_is_quorate; local mode: () => true. */
   readonly isQuorate: () => boolean;
@@ -76,11 +79,11 @@ export async function mountPve(o: MountOptions): Promise<PveMount> {
   clearStaleMount(o.mountpoint);
   await mkdir(o.mountpoint, { recursive: true, mode: 0o750 }).catch(() => undefined);
   let debugFlag = false;
-  const counters = new StatusCounters(o.fsops.memdb);
+  const counters = new StatusCounters(o.memdb);
   const sources: PluginSources = {
     nodename: o.nodename,
     starttime: o.starttime,
-    memdb: o.fsops.memdb,
+    memdb: o.memdb,
     counters,
     getDebug: () => o.debug?.get() ?? debugFlag,
     setDebug: (on) => {

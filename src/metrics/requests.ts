@@ -7,10 +7,9 @@
  * |-------------|----------------------------------------------------------|
  * | FUSE_OPS    | pmxcfs.c: fuse_operations (native/fuse.cc: enum Op)      |
  * | IPC_OPS     | cfs-ipc-ops.h: CFS_IPC_*                                 |
- * | meterFuse   | the reply of each cfs_fuse_* (fuse_reply_*)              |
+ * | FuseMeter   | the reply of each cfs_fuse_* (fuse_reply_*), via src/fuse/metered.ts |
  */
-import type { FuseAddon, FuseRequest } from '../fuse/native.js';
-import { errnoName } from '../memdb/errno.js';
+import { constants } from 'node:os';
 import type { CounterTable, HistogramTable } from './table.js';
 
 /** native/fuse.cc enum Op, by number (0: not an op). */
@@ -38,6 +37,10 @@ export const IPC_OPS: ReadonlyMap<number, string> = new Map([
 /** Latency buckets (s): a local read is ~50 µs, a replicated write ms, a stall seconds. */
 export const REQUEST_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 
+/** "ENOENT" for 2, "OK" for 0 (this folder imports nothing of the daemon's, so no memdb/errno). */
+const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+const errnoLabel = (e: number): string => (e === 0 ? 'OK' : (ERRNO_NAMES.get(e) ?? `E${e}`));
+
 /** errno values above this share one row (ours are < 134 on Linux). */
 const MAX_ERRNO = 255;
 
@@ -63,7 +66,7 @@ export class OpErrnoRows {
     const o = op > 0 && op < this.names.length && this.names[op] !== '' ? op : 0;
     const e = result < 0 ? Math.min(-result, MAX_ERRNO) : 0;
     const k = o * (MAX_ERRNO + 1) + e;
-    if (this.rows[k]! < 0) this.rows[k] = this.counter.row(this.names[o]!, errnoName(-e));
+    if (this.rows[k]! < 0) this.rows[k] = this.counter.row(this.names[o]!, errnoLabel(e));
     this.counter.add(this.rows[k]!);
     if (seconds < 0) return;
     if (this.timeRows[o]! < 0) this.timeRows[o] = this.seconds.row(this.names[o]!);
@@ -110,28 +113,4 @@ export class FuseMeter {
     this.ids[slot] = 0;
     this.rows.count(this.ops[slot]!, -errno, (performance.now() - this.started[slot]!) / 1000);
   }
-}
-
-/** The addon with every request and reply seen by `meter` (one wrapper at mount). */
-export function meterFuse(addon: FuseAddon, meter: FuseMeter): FuseAddon {
-  const ok = (id: number): void => meter.reply(id, 0);
-  return {
-    ...addon,
-    mount: (mountpoint, options, handler) =>
-      addon.mount(mountpoint, options, (req: FuseRequest) => {
-        meter.request(req.id, req.op);
-        handler(req);
-      }),
-    replyErr: (id, errno) => (meter.reply(id, errno), addon.replyErr(id, errno)),
-    replyNone: (id) => (ok(id), addon.replyNone(id)),
-    replyEntry: (id, attr, timeout) => (ok(id), addon.replyEntry(id, attr, timeout)),
-    replyCreate: (id, attr, timeout, fh) => (ok(id), addon.replyCreate(id, attr, timeout, fh)),
-    replyAttr: (id, attr, timeout) => (ok(id), addon.replyAttr(id, attr, timeout)),
-    replyOpen: (id, fh, directIo) => (ok(id), addon.replyOpen(id, fh, directIo)),
-    replyBuf: (id, data) => (ok(id), addon.replyBuf(id, data)),
-    replyWrite: (id, count) => (ok(id), addon.replyWrite(id, count)),
-    replyReadlink: (id, target) => (ok(id), addon.replyReadlink(id, target)),
-    replyStatfs: (id, st) => (ok(id), addon.replyStatfs(id, st)),
-    replyDir: (id, names, types, offset, size) => (ok(id), addon.replyDir(id, names, types, offset, size)),
-  };
 }
