@@ -36,7 +36,7 @@ import { controlSocketPath, startControlServer } from './control.js';
 import { FsOps } from './fsops.js';
 import { ClusterInfoService, QuorumService } from './services.js';
 import { mountPve, type PveMount } from '../fuse/mount.js';
-import type { ClusterInfo } from '../fuse/plugins.js';
+import type { ClusterInfo } from '../status/text.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
 
 /** pmxcfs.c: 11 flock attempts, 1 s apart. */

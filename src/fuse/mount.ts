@@ -15,7 +15,8 @@ import { type Log, silentLog } from '../util/log.js';
 import { PveFs } from './fs.js';
 import { fuseAddon } from './native.js';
 import { wwwDataGid } from './perms.js';
-import { type ClusterInfo, type ClusterLogEntry, type KvBlock, type PluginSources, StatusCounters } from './plugins.js';
+import { type PluginSources, StatusCounters } from './plugins.js';
+import type { ClusterInfo, ClusterLogEntry, KvBlock } from '../status/text.js';
 
 /** Mount options given to libfuse3 (libfuse 2's big_writes is the default there). */
 export const MOUNT_OPTIONS = 'default_permissions,allow_other';

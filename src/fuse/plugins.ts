@@ -1,14 +1,11 @@
 /**
  * The fixed root entries of /etc/pve (fuse.md §2, §7): four symlinks and six
- * function files, with byte-exact content generators.
+ * function files. Their text comes from src/status (status.c's generators).
  *
  * | here                 | C                                                       |
  * |----------------------|---------------------------------------------------------|
  * | FIXED_NAMES          | pmxcfs.c: create_symlinks + the cfs_plug_func_new calls |
- * | versionText          | status.c: cfs_create_version_msg                        |
- * | membersText          | status.c: cfs_create_memberlist_msg                     |
- * | vmlistText           | status.c: cfs_create_vmlist_msg                         |
- * | clusterlogText       | status.c: cfs_cluster_log_dump → clusterlog_dump        |
+ * | generate             | cfs-plug-func.c: the read callbacks of the function files |
  * | StatusCounters       | status.c: record_memdb_change / record_memdb_reload,    |
  * |                      | vmlist_version and vminfo_version_counter               |
  *
@@ -19,7 +16,7 @@
  * hooks for the status module.
  */
 import type { Memdb } from '../memdb/memdb.js';
-import { type VmEntry, VmType } from '../memdb/vmlist.js';
+import { type ClusterInfo, type ClusterLogEntry, type KvBlock, TRACKED_PATHS, clusterlogText, membersText, versionText, vmlistText } from '../status/text.js';
 
 /** Root listing order as observed on C (GLib hash order of the fixed table). */
 export const FIXED_NAMES = ['.debug', '.vmlist', '.members', 'lxc', 'local', '.rrd', '.version', '.clusterlog', 'openvz', 'qemu-server'] as const;
@@ -38,53 +35,6 @@ export function isLink(name: FixedName): boolean {
 export function linkTarget(name: FixedName, nodename: string): string {
   return `nodes/${nodename}${LINK_SUBDIRS[name]!}`;
 }
-
-/** The 43 paths whose change counters `.version` shows (status.c: memdb_change_array). */
-export const TRACKED_PATHS = [
-  'corosync.conf',
-  'corosync.conf.new',
-  'storage.cfg',
-  'user.cfg',
-  'domains.cfg',
-  'notifications.cfg',
-  'priv/notifications.cfg',
-  'priv/shadow.cfg',
-  'priv/acme/plugins.cfg',
-  'priv/tfa.cfg',
-  'priv/token.cfg',
-  'priv/wg-keys.cfg',
-  'datacenter.cfg',
-  'vzdump.cron',
-  'vzdump.conf',
-  'jobs.cfg',
-  'ha/crm_commands',
-  'ha/manager_status',
-  'ha/resources.cfg',
-  'ha/rules.cfg',
-  'ha/groups.cfg',
-  'ha/fence.cfg',
-  'status.cfg',
-  'replication.cfg',
-  'ceph.conf',
-  'sdn/vnets.cfg',
-  'sdn/zones.cfg',
-  'sdn/controllers.cfg',
-  'sdn/subnets.cfg',
-  'sdn/ipams.cfg',
-  'sdn/mac-cache.json',
-  'sdn/pve-ipam-state.json',
-  'sdn/dns.cfg',
-  'sdn/fabrics.cfg',
-  'sdn/route-maps.cfg',
-  'sdn/prefix-lists.cfg',
-  'sdn/.running-config',
-  'virtual-guest/cpu-models.conf',
-  'virtual-guest/profiles.cfg',
-  'firewall/cluster.fw',
-  'mapping/directory.cfg',
-  'mapping/pci.cfg',
-  'mapping/usb.cfg',
-] as const;
 
 /**
  * The path change counters of status.c shown in `.version`, fed by the memdb's
@@ -113,73 +63,6 @@ export class StatusCounters {
   reload(): void {
     for (const [p, v] of this.paths) this.paths.set(p, v + 1);
   }
-}
-
-export interface ClusterNodeInfo {
-  readonly name: string;
-  readonly nodeid: number;
-  readonly online: boolean;
-  readonly ip?: string;
-}
-
-export interface ClusterInfo {
-  readonly name: string;
-  readonly configVersion: number;
-  readonly quorate: boolean;
-  readonly nodes: readonly ClusterNodeInfo[];
-}
-
-export interface ClusterLogEntry {
-  readonly uid: number;
-  readonly time: number;
-  readonly pri: number;
-  readonly tag: string;
-  readonly pid: number;
-  readonly node: string;
-  readonly user: string;
-  /** Already escaped as kvstore.md §7 describes. */
-  readonly msg: string;
-}
-
-export interface KvBlock {
-  readonly node: string;
-  readonly entries: readonly (readonly [string, number])[];
-}
-
-export function versionText(v: { starttime: number; clinfo: number; vmlist: number; paths: ReadonlyMap<string, number>; kvstore: readonly KvBlock[] }): string {
-  let s = `{\n"starttime": ${v.starttime},\n"clinfo": ${v.clinfo},\n"vmlist": ${v.vmlist},\n`;
-  for (const p of TRACKED_PATHS) s += `"${p}": ${v.paths.get(p) ?? 0},\n`;
-  s += '"kvstore": {\n';
-  s += v.kvstore.map((b) => `"${b.node}": {\n${b.entries.map(([k, n]) => `"${k}": ${n}`).join(',\n')}}\n`).join(',\n');
-  s += '}\n}\n';
-  return s;
-}
-
-export function membersText(nodename: string, clinfoVersion: number, cluster: ClusterInfo | null): string {
-  if (cluster === null) return `{\n"nodename": "${nodename}",\n"version": ${clinfoVersion}\n}\n`;
-  let s = `{\n"nodename": "${nodename}",\n"version": ${clinfoVersion},\n`;
-  s += `"cluster": { "name": "${cluster.name}", "version": ${cluster.configVersion}, "nodes": ${cluster.nodes.length}, "quorate": ${cluster.quorate ? 1 : 0} },\n`;
-  s += '"nodelist": {\n';
-  s += cluster.nodes.map((n) => `  "${n.name}": { "id": ${n.nodeid}, "online": ${n.online ? 1 : 0}${n.ip !== undefined ? `, "ip": "${n.ip}"` : ''}}`).join(',\n');
-  s += '\n  }\n}\n';
-  return s;
-}
-
-const VM_TYPE_NAMES: Record<number, string> = { [VmType.QEMU]: 'qemu', [VmType.LXC]: 'lxc', [VmType.OPENVZ]: 'openvz' };
-
-export function vmlistText(version: number, vms: readonly VmEntry[]): string {
-  if (vms.length === 0) return `{\n"version": ${version}\n\n}\n`;
-  let s = `{\n"version": ${version},\n"ids": {\n`;
-  s += vms.map((vm) => `"${vm.vmid}": { "node": "${vm.node}", "type": "${VM_TYPE_NAMES[vm.type] ?? 'unknown'}", "version": ${vm.version} }`).join(',\n');
-  s += '}\n\n}\n';
-  return s;
-}
-
-export function clusterlogText(entries: readonly ClusterLogEntry[]): string {
-  const lines = entries.map(
-    (e) => `{"uid": ${e.uid}, "time": ${e.time}, "pri": ${e.pri}, "tag": "${e.tag}", "pid": ${e.pid}, "node": "${e.node}", "user": "${e.user}", "msg": "${e.msg}"}`,
-  );
-  return `{\n"data": [\n${lines.join(',\n')}${lines.length > 0 ? '\n' : ''}]\n}\n`;
 }
 
 /** Providers for the function files; each may be replaced by the status module later. */

@@ -11,7 +11,8 @@ import { after, describe, it } from 'node:test';
 import { FsOps } from '../../src/daemon/fsops.js';
 import { NodeTable, PveFs, resolve } from '../../src/fuse/fs.js';
 import { chmodAllowed, chownAllowed, isOpenvzScript, maskMode, pathIsPrivate } from '../../src/fuse/perms.js';
-import { clusterlogText, membersText, type PluginSources, StatusCounters, TRACKED_PATHS, versionText, vmlistText } from '../../src/fuse/plugins.js';
+import { type PluginSources, StatusCounters } from '../../src/fuse/plugins.js';
+import { clusterlogText, membersText, TRACKED_PATHS, versionText, vmlistText } from '../../src/status/text.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { VmType } from '../../src/memdb/vmlist.js';
 
