@@ -29,5 +29,12 @@
       "cflags": ["<!@(pkg-config --cflags fuse3)"],
       "libraries": ["<!@(pkg-config --libs fuse3)"],
     },
+    {
+      # librrd (RRD files of the status module; rrdcached client included).
+      "target_name": "rrd",
+      "sources": ["native/rrd.cc"],
+      "cflags": ["<!@(pkg-config --cflags librrd)"],
+      "libraries": ["<!@(pkg-config --libs librrd)"],
+    },
   ],
 }

@@ -6,17 +6,9 @@
  * |----------------------|---------------------------------------------------------|
  * | FIXED_NAMES          | pmxcfs.c: create_symlinks + the cfs_plug_func_new calls |
  * | generate             | cfs-plug-func.c: the read callbacks of the function files |
- * | StatusCounters       | status.c: record_memdb_change / record_memdb_reload,    |
- * |                      | vmlist_version and vminfo_version_counter               |
- *
- * The status/kvstore module does not exist yet: `.rrd` is empty, `.clusterlog` holds
- * the "starting cluster log" entry every C node starts with, `.members` has no
- * cluster section unless a provider is given, and the kvstore block of `.version`
- * is the empty block of the local node. The providers in PluginSources are the
- * hooks for the status module.
  */
-import type { Memdb } from '../memdb/memdb.js';
-import { type ClusterInfo, type ClusterLogEntry, type KvBlock, TRACKED_PATHS, clusterlogText, membersText, versionText, vmlistText } from '../status/text.js';
+import { CLUSTERLOG_FILE_ENTRIES } from '../clusterlog/clusterlog.js';
+import type { StatusBackend } from '../status/backend.js';
 
 /** Root listing order as observed on C (GLib hash order of the fixed table). */
 export const FIXED_NAMES = ['.debug', '.vmlist', '.members', 'lxc', 'local', '.rrd', '.version', '.clusterlog', 'openvz', 'qemu-server'] as const;
@@ -36,88 +28,32 @@ export function linkTarget(name: FixedName, nodename: string): string {
   return `nodes/${nodename}${LINK_SUBDIRS[name]!}`;
 }
 
-/**
- * The path change counters of status.c shown in `.version`, fed by the memdb's
- * change hooks (so local, remote and resync changes all count). Per-guest versions
- * live in the VM list itself. To move into the Wave 2 status module.
- */
-export class StatusCounters {
-  readonly paths = new Map<string, number>(TRACKED_PATHS.map((p) => [p, 0]));
 
-  constructor(memdb: Memdb) {
-    this.reload();
-    memdb.onChange = (path) => this.record(path);
-    memdb.onReload = () => this.reload();
-  }
-
-  /** record_memdb_change: the exact path (leading slashes ignored). */
-  record(path: string): void {
-    let i = 0;
-    while (path[i] === '/') i++;
-    const p = path.slice(i);
-    const v = this.paths.get(p);
-    if (v !== undefined) this.paths.set(p, v + 1);
-  }
-
-  /** record_memdb_reload: database (re)load bumps every counter. */
-  reload(): void {
-    for (const [p, v] of this.paths) this.paths.set(p, v + 1);
-  }
-}
-
-/** Providers for the function files; each may be replaced by the status module later. */
+/** What the function files read: the status module and the debug switch. */
 export interface PluginSources {
-  readonly nodename: string;
-  readonly starttime: number;
-  readonly memdb: Memdb;
-  readonly counters: StatusCounters;
-  /** status.c clinfo_version (0 without cluster information). */
-  clinfoVersion?(): number;
-  /** null: no cluster information (local mode, or corosync never reached). */
-  clusterInfo?(): ClusterInfo | null;
-  /** kvstore blocks; the first is the local node's (always present in C). */
-  kvstore?(): readonly KvBlock[];
-  /** `.rrd` content (without a trailing NUL). */
-  rrdDump?(): string;
-  /** Newest first, at most 50. */
-  clusterLog?(): readonly ClusterLogEntry[];
+  readonly status: StatusBackend;
   getDebug(): boolean;
   setDebug(on: boolean): void;
+}
+
+/** `.rrd` shows the dump without the NUL a freshly built dump ends with. */
+function withoutTrailingNul(b: Buffer): Buffer {
+  return b.length > 0 && b[b.length - 1] === 0 ? b.subarray(0, b.length - 1) : b;
 }
 
 /** Content of a function file, generated now. */
 export function generate(name: FixedName, src: PluginSources): Buffer {
   switch (name) {
     case '.version':
-      return Buffer.from(
-        versionText({
-          starttime: src.starttime,
-          clinfo: src.clinfoVersion?.() ?? 0,
-          vmlist: src.memdb.vmlist.version,
-          paths: src.counters.paths,
-          kvstore: src.kvstore?.() ?? [{ node: src.nodename, entries: [] }],
-        }),
-        'latin1',
-      );
+      return src.status.versionText();
     case '.members':
-      return Buffer.from(membersText(src.nodename, src.clinfoVersion?.() ?? 0, src.clusterInfo?.() ?? null), 'latin1');
+      return src.status.memberListText();
     case '.vmlist':
-      return Buffer.from(
-        vmlistText(
-          src.memdb.vmlist.version,
-          [...src.memdb.vmlist.entries()],
-        ),
-        'latin1',
-      );
+      return src.status.vmListText();
     case '.rrd':
-      return Buffer.from(src.rrdDump?.() ?? '', 'latin1');
+      return withoutTrailingNul(src.status.rrdDump());
     case '.clusterlog':
-      return Buffer.from(
-        clusterlogText(
-          src.clusterLog?.() ?? [{ uid: 1, time: src.starttime, pri: 6, tag: 'cluster', pid: process.pid, node: src.nodename, user: 'root', msg: 'starting cluster log' }],
-        ),
-        'latin1',
-      );
+      return src.status.clusterLogJson(CLUSTERLOG_FILE_ENTRIES, Buffer.alloc(0));
     case '.debug':
       return Buffer.from(src.getDebug() ? '1\n' : '0\n');
     default:

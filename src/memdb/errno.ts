@@ -20,6 +20,7 @@ export const ENOTEMPTY = E.ENOTEMPTY;
 export const ENAMETOOLONG = E.ENAMETOOLONG;
 export const ENOSPC = E.ENOSPC;
 export const ENOTCONN = E.ENOTCONN;
+export const ENOMEM = E.ENOMEM;
 
 const names = new Map<number, string>(Object.entries(E).map(([name, value]) => [value, name]));
 

@@ -1,6 +1,6 @@
 /**
- * The text of the status function files (`.version`, `.members`, `.vmlist`,
- * `.clusterlog`) and of the IPC replies that carry the same bytes, byte-exact with C.
+ * The text of the status function files (`.version`, `.members`, `.vmlist`)
+ * and of the IPC replies that carry the same bytes, byte-exact with C.
  *
  * | here            | C (status.c)                                         |
  * |-----------------|------------------------------------------------------|
@@ -8,7 +8,6 @@
  * | versionText     | cfs_create_version_msg (+ dump_kvstore_versions)     |
  * | membersText     | cfs_create_memberlist_msg                            |
  * | vmlistText      | cfs_create_vmlist_msg                                |
- * | clusterlogText  | cfs_cluster_log_dump → clog_dump_json                |
  */
 import { type VmEntry, VmType } from '../memdb/vmlist.js';
 
@@ -73,18 +72,6 @@ export interface ClusterInfo {
   readonly nodes: readonly ClusterNodeInfo[];
 }
 
-export interface ClusterLogEntry {
-  readonly uid: number;
-  readonly time: number;
-  readonly pri: number;
-  readonly tag: string;
-  readonly pid: number;
-  readonly node: string;
-  readonly user: string;
-  /** Already escaped as kvstore.md §7 describes. */
-  readonly msg: string;
-}
-
 export interface KvBlock {
   readonly node: string;
   readonly entries: readonly (readonly [string, number])[];
@@ -117,11 +104,4 @@ export function vmlistText(version: number, vms: readonly VmEntry[]): string {
   s += vms.map((vm) => `"${vm.vmid}": { "node": "${vm.node}", "type": "${VM_TYPE_NAMES[vm.type] ?? 'unknown'}", "version": ${vm.version} }`).join(',\n');
   s += '}\n\n}\n';
   return s;
-}
-
-export function clusterlogText(entries: readonly ClusterLogEntry[]): string {
-  const lines = entries.map(
-    (e) => `{"uid": ${e.uid}, "time": ${e.time}, "pri": ${e.pri}, "tag": "${e.tag}", "pid": ${e.pid}, "node": "${e.node}", "user": "${e.user}", "msg": "${e.msg}"}`,
-  );
-  return `{\n"data": [\n${lines.join(',\n')}${lines.length > 0 ? '\n' : ''}]\n}\n`;
 }
