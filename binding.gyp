@@ -29,5 +29,12 @@
       "cflags": ["<!@(pkg-config --cflags fuse3)"],
       "libraries": ["<!@(pkg-config --libs fuse3)"],
     },
+    {
+      # libqb IPC: the `pve2` server on the main loop and the qb_ipcc client.
+      "target_name": "ipc",
+      "sources": ["native/ipc.cc"],
+      "cflags": ["<!@(pkg-config --cflags libqb)"],
+      "libraries": ["<!@(pkg-config --libs libqb)"],
+    },
   ],
 }

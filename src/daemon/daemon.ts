@@ -38,6 +38,10 @@ import { ClusterInfoService, QuorumService } from './services.js';
 import { mountPve, type PveMount } from '../fuse/mount.js';
 import type { ClusterInfo } from '../fuse/plugins.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
+import { IpcServer } from '../ipc/server.js';
+import { pluginStatusBackend } from '../ipc/plugin-status.js';
+import { StatusCounters } from '../fuse/plugins.js';
+import { wwwDataGid } from '../fuse/perms.js';
 
 /** pmxcfs.c: 11 flock attempts, 1 s apart. */
 const LOCK_ATTEMPTS = 11;
@@ -323,6 +327,19 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
   }
   // ---- end FUSE mount ----
 
+  // ---- IPC service pve2 (src/ipc): after the cluster services, before readiness (C: server_start) ----
+  let ipc: IpcServer;
+  try {
+    const counters = pve?.counters ?? new StatusCounters(memdb);
+    const status = pluginStatusBackend({ nodename, starttime: startTime, memdb, counters, clusterInfo, clinfoVersion: () => (clusterInfo(), cmap?.version ?? 0) });
+    ipc = IpcServer.start({ memdb, status, wwwGid: wwwDataGid(), log: domainLog(logger, 'ipcs') });
+  } catch (err) {
+    await pve?.unmount();
+    server.close();
+    throw new StartupError(`server_start failed: ${(err as Error).message}`);
+  }
+  // ---- end IPC service ----
+
   const restartFlag = join(opts.runDir, 'cfs-restart-flag');
   try {
     unlinkSync(restartFlag);
@@ -353,6 +370,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
       // run dir gone
     }
     log.info({}, 'teardown filesystem');
+    ipc.stop(); // first to go, as C's server_stop
     await new Promise<void>((r) => server.close(() => r()));
     await pve?.unmount(); // FUSE (src/fuse)
     service?.stop();
