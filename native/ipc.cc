@@ -122,6 +122,8 @@ struct Conn {
   uid_t uid;
   gid_t gid;
   int32_t pid;
+  bool dropping;  // a reply failed: disconnect scheduled, further requests ignored
+  bool closed;    // libqb ran connection_closed (it disconnected by itself)
 };
 
 struct Server {
@@ -191,7 +193,7 @@ int32_t OnAccept(qb_ipcs_connection_t* c, uid_t uid, gid_t gid) {
   }
   int32_t code = v.As<Napi::Number>().Int32Value();
   if (code != 0) return code;
-  qb_ipcs_context_set(c, new Conn{s->next_id++, uid, gid, stats.client_pid});
+  qb_ipcs_context_set(c, new Conn{s->next_id++, uid, gid, stats.client_pid, false, false});
   return 0;
 }
 
@@ -209,7 +211,17 @@ size_t RequestLength(qb_ipcs_connection_t* c, const qb_ipc_request_header* hdr) 
   return sizeof(*hdr);
 }
 
-void SendReply(qb_ipcs_connection_t* c, const Conn* k, int32_t id, Napi::Value v) {
+// C calls qb_ipcs_disconnect inside msg_process; with more requests queued in the ring
+// libqb 2.0.6 then drops its last reference twice and aborts (ipcs.c assertion). So the
+// disconnect runs as a job after the dispatch, holding a reference until then.
+void DropJob(void* data) {
+  auto* c = static_cast<qb_ipcs_connection_t*>(data);
+  auto* k = static_cast<Conn*>(qb_ipcs_context_get(c));
+  if (k != nullptr && !k->closed) qb_ipcs_disconnect(c);
+  qb_ipcs_connection_unref(c);
+}
+
+void SendReply(qb_ipcs_connection_t* c, Conn* k, int32_t id, Napi::Value v) {
   Server* s = g_server;
   qb_ipc_response_header res{};
   res.id = id;
@@ -227,17 +239,16 @@ void SendReply(qb_ipcs_connection_t* c, const Conn* k, int32_t id, Napi::Value v
   if (r < 0) {
     s->failed.Call({ConnObject(s->env, k), Napi::Number::New(s->env, static_cast<double>(r))});
     ReportException(s->env);
-    qb_ipcs_disconnect(c);
+    k->dropping = true;
+    qb_ipcs_connection_ref(c);
+    JobAdd(QB_LOOP_LOW, c, DropJob);
   }
 }
 
 int32_t OnMsg(qb_ipcs_connection_t* c, void* data, size_t) {
   Server* s = g_server;
   auto* k = static_cast<Conn*>(qb_ipcs_context_get(c));
-  if (k == nullptr) {
-    qb_ipcs_disconnect(c);
-    return 0;
-  }
+  if (k == nullptr || k->dropping) return 0;
   auto* hdr = static_cast<qb_ipc_request_header*>(data);
   Napi::Buffer<char> req = Napi::Buffer<char>::Copy(s->env, static_cast<char*>(data), RequestLength(c, hdr));
   Napi::Value v = s->request.Call({ConnObject(s->env, k), req});
@@ -246,7 +257,11 @@ int32_t OnMsg(qb_ipcs_connection_t* c, void* data, size_t) {
   return 0;
 }
 
-int32_t OnClosed(qb_ipcs_connection_t*) { return 0; }
+int32_t OnClosed(qb_ipcs_connection_t* c) {
+  auto* k = static_cast<Conn*>(qb_ipcs_context_get(c));
+  if (k != nullptr) k->closed = true;
+  return 0;
+}
 
 qb_ipcs_service_handlers g_service_handlers = {OnAccept, nullptr, OnMsg, OnClosed, OnDestroyed};
 
@@ -307,8 +322,10 @@ Napi::Value ServerStop(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "serverStop called from inside an IPC request").ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  // Pending jobs (scheduled disconnects) hold connection references: run them first.
+  while (!g_jobs.empty()) OnIdle(&g_idle);
   qb_ipcs_destroy(s->service);
-  g_jobs.clear();
+  while (!g_jobs.empty()) OnIdle(&g_idle);
   if (g_idle_init) uv_idle_stop(&g_idle);
   g_server = nullptr;
   delete s->context;

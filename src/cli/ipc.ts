@@ -85,12 +85,17 @@ const OPS: Record<string, OpSpec> = {
 function usage(): string {
   const lines = ['usage: pmxcfs-ts ipc [--raw | --wire] [--timeout MS] <op> [args]', '', 'ops:'];
   for (const [name, o] of Object.entries(OPS)) lines.push(`  ${name} ${o.usage}`);
+  lines.push('  batch   (stdin: JSON lines {"op": NAME, "args": [...]} or {"hex": REQUEST}; one --wire line each, one connection)');
   return lines.join('\n') + '\n';
+}
+
+function wireLine(res: Response): string {
+  return JSON.stringify({ id: res.id, error: res.error, errno: errnoName(res.error), size: res.payload.length, payload: res.payload.toString('base64') }) + '\n';
 }
 
 function output(res: Response, spec: OpSpec, mode: 'pretty' | 'raw' | 'wire'): void {
   if (mode === 'wire') {
-    process.stdout.write(JSON.stringify({ id: res.id, error: res.error, errno: errnoName(res.error), size: res.payload.length, payload: res.payload.toString('base64') }) + '\n');
+    process.stdout.write(wireLine(res));
     return;
   }
   if (res.error < 0) return;
@@ -127,8 +132,40 @@ function parseFlags(args: string[]): Flags | null {
   return f;
 }
 
+/** One request line of `batch`: an op with arguments, or the whole request in hex. */
+function batchRequest(line: string): Buffer | null {
+  const j = JSON.parse(line) as { op?: string; args?: string[]; hex?: string };
+  if (typeof j.hex === 'string') return Buffer.from(j.hex, 'hex');
+  const spec = j.op === undefined ? undefined : OPS[j.op];
+  return spec?.build(j.args ?? []) ?? null;
+}
+
+async function batch(timeout: number): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  let client = IpcClient.open();
+  for (const line of Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l.trim() !== '')) {
+    const req = batchRequest(line);
+    if (req === null) {
+      process.stdout.write(JSON.stringify({ usage: line }) + '\n');
+      continue;
+    }
+    try {
+      process.stdout.write(wireLine(client.exchange(req, timeout)));
+    } catch (err) {
+      // The server dropped us (e.g. a reply larger than our buffer): report, reconnect.
+      process.stdout.write(JSON.stringify({ transport: err instanceof ErrnoError ? err.code : (err as Error).message }) + '\n');
+      client.close();
+      client = IpcClient.open();
+    }
+  }
+  client.close();
+  return 0;
+}
+
 export async function run(args: string[]): Promise<number> {
   const f = parseFlags(args);
+  if (f !== null && f.rest[0] === 'batch' && f.rest.length === 1) return batch(f.timeout).catch((err: Error) => (process.stderr.write(`pmxcfs-ts ipc: ${err.message}\n`), 2));
   const [op, ...opArgs] = f?.rest ?? [];
   const spec = op === undefined ? undefined : OPS[op];
   const req = spec?.build(opArgs) ?? null;

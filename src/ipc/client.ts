@@ -12,6 +12,9 @@ import { ErrnoError, errnoName } from '../memdb/errno.js';
 import { CLIENT_MAX_MESSAGE, decodeResponse, encodeRequest, type Response, SERVICE_NAME } from '../wire/ipc.js';
 import { type ClientHandle, ipcAddon } from './native.js';
 
+const EAGAIN = 11;
+const CONNECT_ATTEMPTS = 10;
+
 /** A failed connect; `errno` is as libqb left it (−1: the server refused us, ipc.md §3). */
 export class IpcConnectError extends Error {
   constructor(readonly errno: number) {
@@ -23,9 +26,13 @@ export class IpcClient {
   private constructor(private handle: ClientHandle | null) {}
 
   static open(name = SERVICE_NAME, maxMessage = CLIENT_MAX_MESSAGE): IpcClient {
-    const h = ipcAddon().connect(name, maxMessage);
-    if (typeof h === 'number') throw new IpcConnectError(h);
-    return new IpcClient(h);
+    for (let attempt = 1; ; attempt++) {
+      const h = ipcAddon().connect(name, maxMessage);
+      if (typeof h !== 'number') return new IpcClient(h);
+      // libqb's connect waits for the server's answer with poll() and gives up with
+      // EAGAIN when a signal (e.g. SIGCHLD) interrupts it: try again.
+      if (h !== EAGAIN || attempt === CONNECT_ATTEMPTS) throw new IpcConnectError(h);
+    }
   }
 
   private get live(): ClientHandle {
