@@ -36,5 +36,12 @@
       "cflags": ["<!@(pkg-config --cflags librrd)"],
       "libraries": ["<!@(pkg-config --libs librrd)"],
     },
+    {
+      # libqb IPC: the `pve2` server on the main loop and the qb_ipcc client.
+      "target_name": "ipc",
+      "sources": ["native/ipc.cc"],
+      "cflags": ["<!@(pkg-config --cflags libqb)"],
+      "libraries": ["<!@(pkg-config --libs libqb)"],
+    },
   ],
 }

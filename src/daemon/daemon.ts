@@ -41,6 +41,8 @@ import { KVSTORE_DFSM_OPTIONS, KvstoreApp } from '../status/group.js';
 import { RrdFiles } from '../status/rrdfile.js';
 import { Status } from '../status/status.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
+import { IpcServer } from '../ipc/server.js';
+import { wwwDataGid } from '../fuse/perms.js';
 
 /** pmxcfs.c: 11 flock attempts, 1 s apart. */
 const LOCK_ATTEMPTS = 11;
@@ -318,6 +320,17 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
   }
   // ---- end FUSE mount ----
 
+  // ---- IPC service pve2 (src/ipc): after the cluster services, before readiness (C: server_start) ----
+  let ipc: IpcServer;
+  try {
+    ipc = IpcServer.start({ memdb, status, wwwGid: wwwDataGid(), log: domainLog(logger, 'ipcs') });
+  } catch (err) {
+    await pve?.unmount();
+    server.close();
+    throw new StartupError(`server_start failed: ${(err as Error).message}`);
+  }
+  // ---- end IPC service ----
+
   const restartFlag = join(opts.runDir, 'cfs-restart-flag');
   try {
     unlinkSync(restartFlag);
@@ -348,6 +361,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
       // run dir gone
     }
     log.info({}, 'teardown filesystem');
+    ipc.stop(); // first to go, as C's server_stop
     await new Promise<void>((r) => server.close(() => r()));
     await pve?.unmount(); // FUSE (src/fuse)
     service?.stop();

@@ -21,8 +21,11 @@ export const ENAMETOOLONG = E.ENAMETOOLONG;
 export const ENOSPC = E.ENOSPC;
 export const ENOTCONN = E.ENOTCONN;
 export const ENOMEM = E.ENOMEM;
+export const ENOSYS = E.ENOSYS;
+/** Linux's value; Node's constants type lacks it (IPC: unknown operation). */
+export const ECHRNG = 44;
 
-const names = new Map<number, string>(Object.entries(E).map(([name, value]) => [value, name]));
+const names = new Map<number, string>([...Object.entries(E).map(([name, value]): [number, string] => [value, name]), [ECHRNG, 'ECHRNG']]);
 
 /** "ENOENT" for −2 (or 2); "OK" for results >= 0. */
 export function errnoName(result: number): string {
