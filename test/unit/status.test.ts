@@ -5,7 +5,8 @@
  * the RRD table and dump cache, and RRD files written with librrd.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -202,5 +203,29 @@ describe('RRD', () => {
     files.write(rrdTarget('pve2-storage/n1/st', z(`${t - (t % 60)}:5:6`))!, t);
     const info = rrdAddon().info(join(dir, 'pve-storage-9.0/n1/st'));
     assert.equal(typeof info === 'object' && info['ds[used].last_ds'], '6');
+  });
+
+  const RRDCACHED = '/usr/bin/rrdcached';
+  it('through rrdcached when it listens: the sample goes over its socket and reaches the file at its flush', { skip: existsSync(RRDCACHED) ? false : `${RRDCACHED} not installed` }, async () => {
+    const dir = tmp('rrdcached-');
+    const sock = join(dir, 'rrdcached.sock');
+    mkdirSync(join(dir, 'journal'));
+    // foreground, write timeout 1 h: nothing reaches the file before the flush at exit (-F)
+    const daemon = spawn(RRDCACHED, ['-g', '-F', '-B', '-b', dir, '-j', join(dir, 'journal'), '-w', '3600', '-z', '1', '-f', '7200', '-p', join(dir, 'pid'), '-l', `unix:${sock}`], { stdio: 'ignore' });
+    const exited = new Promise<void>((r) => daemon.once('exit', () => r()));
+    for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(existsSync(sock), 'rrdcached socket');
+    const files = new RrdFiles({ dir, cachedAddress: `unix:${sock}`, log: silentLog });
+    const now = Math.floor(Date.now() / 1000);
+    const t = now - (now % 60);
+    files.write(rrdTarget('pve2-storage/n1/cached', z(`${t}:7:8`))!, now);
+    const file = join(dir, 'pve-storage-9.0/n1/cached');
+    const before = rrdAddon().info(file) as Record<string, number | string>;
+    assert.notEqual(before['last_update'], t, 'not written directly');
+    daemon.kill('SIGTERM');
+    await exited;
+    const after = rrdAddon().info(file) as Record<string, number | string>;
+    assert.equal(after['last_update'], t, 'flushed by rrdcached');
+    assert.equal(after['ds[used].last_ds'], '8');
   });
 });
