@@ -36,5 +36,12 @@
       "cflags": ["<!@(pkg-config --cflags libqb)"],
       "libraries": ["<!@(pkg-config --libs libqb)"],
     },
+    {
+      # librrd (RRD files of the status module; rrdcached client included).
+      "target_name": "rrd",
+      "sources": ["native/rrd.cc"],
+      "cflags": ["<!@(pkg-config --cflags librrd)"],
+      "libraries": ["<!@(pkg-config --libs librrd)"],
+    },
   ],
 }

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:net';
 import { CpgTransport } from '../cluster/cpg.js';
 import { CorosyncError, csErrorName } from '../cluster/native.js';
+import type { TransportHandlers } from '../cluster/transport.js';
 import { posix } from '../util/posix.js';
 import { COROSYNC_CONF } from '../dcdb/apply.js';
 import { atomicWriteFile, syncCorosyncConf } from '../dcdb/corosync-conf.js';
@@ -36,11 +37,11 @@ import { controlSocketPath, startControlServer } from './control.js';
 import { FsOps } from './fsops.js';
 import { ClusterInfoService, QuorumService } from './services.js';
 import { mountPve, type PveMount } from '../fuse/mount.js';
-import type { ClusterInfo } from '../fuse/plugins.js';
+import { KVSTORE_DFSM_OPTIONS, KvstoreApp } from '../status/group.js';
+import { RrdFiles } from '../status/rrdfile.js';
+import { Status } from '../status/status.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
 import { IpcServer } from '../ipc/server.js';
-import { pluginStatusBackend } from '../ipc/plugin-status.js';
-import { StatusCounters } from '../fuse/plugins.js';
 import { wwwDataGid } from '../fuse/perms.js';
 
 /** pmxcfs.c: 11 flock attempts, 1 s apart. */
@@ -66,6 +67,15 @@ async function resolveNodeIp(nodename: string): Promise<string> {
     throw new StartupError(`Unable to resolve node name '${nodename}' to a non-loopback IP address - missing entry in '/etc/hosts' or DNS?`);
   }
   return ip.address;
+}
+
+/** cpg_initialize for a DFSM service; a cs_error number on failure. */
+function openCpg(handlers: TransportHandlers): CpgTransport | number {
+  try {
+    return CpgTransport.open(handlers);
+  } catch (err) {
+    return err instanceof CorosyncError ? err.code : 2;
+  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -188,6 +198,10 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
   }
 
   const clusterMode = !opts.local && memdb.getattr(COROSYNC_CONF) !== null;
+  const statusLog = domainLog(logger, 'status');
+  let quorumRef: QuorumService | null = null;
+  // status.c: cfs_status_init — in local mode too (only the kvstore group is cluster-only).
+  const status = new Status({ nodename, nodeip, memdb, isQuorate: () => quorumRef?.quorate ?? true, clock: systemClock, log: statusLog, rrdFiles: new RrdFiles({ log: statusLog }) });
   if (opts.local && memdb.getattr(COROSYNC_CONF) !== null) log.info({}, 'forcing local mode (although corosync.conf exists)');
   else if (!clusterMode) log.debug({}, 'using local mode (corosync.conf does not exist)');
 
@@ -196,9 +210,13 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
   let dfsm: Dfsm | null = null;
   let dcdb: Dcdb | null = null;
   let service: DfsmService | null = null;
+  let kvService: DfsmService | null = null;
+  let kvDfsm: Dfsm | null = null;
+  let kvApp: KvstoreApp | null = null;
   if (clusterMode) {
     const dcdbLog = domainLog(logger, 'dcdb');
     quorum = new QuorumService(domainLog(logger, 'quorum'));
+    quorumRef = quorum;
     const q = quorum;
     const corosyncSync = (notify: boolean): void => {
       syncCorosyncConf(memdb, notify, { hostPath: opts.corosyncConf, log: dcdbLog });
@@ -210,54 +228,31 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
     });
     corosyncSync(true);
     quorum.start();
-    cmap = new ClusterInfoService(domainLog(logger, 'confdb'));
+    cmap = new ClusterInfoService(domainLog(logger, 'confdb'), (config) => status.setClusterInfo(config));
     cmap.start();
     service = new DfsmService({
       dfsm,
       clock: dfsmClock,
       logger: dcdbLog,
       verifyPeriodSec: opts.verifyPeriod,
-      createTransport: (handlers) => {
-        try {
-          return CpgTransport.open(handlers);
-        } catch (err) {
-          return err instanceof CorosyncError ? err.code : 2;
-        }
-      },
+      createTransport: openCpg,
     });
     service.start();
+    // The status group pve_kvstore_v1 (status.c: cfs_status_dfsm_new): no verify timer.
+    kvDfsm = new Dfsm({ ...KVSTORE_DFSM_OPTIONS, callbacks: (d) => (kvApp = new KvstoreApp(status, statusLog, d)), logger: statusLog });
+    kvService = new DfsmService({ dfsm: kvDfsm, clock: dfsmClock, logger: statusLog, verifyPeriodSec: 0, createTransport: openCpg });
+    kvService.start();
   }
 
   const fs = new FsOps(memdb, dcdb);
-  const startTime = systemClock();
-  // .members: the cmap nodelist; "online" is membership of our CPG group (C uses the
-  // kvstore group, which every pmxcfs joins alongside; that group is Wave 2). Only our
-  // own IP is known without the kvstore (C learns the others' from its `nodeip` keys).
-  let lastOnline = '';
-  const clusterInfo = (): ClusterInfo | null => {
-    const config = cmap?.config ?? null;
-    if (config === null || dfsm === null) return null;
-    const online = new Set(dfsm.status().members.map((m) => m.nodeid));
-    const key = [...online].sort().join(',');
-    if (key !== lastOnline) {
-      lastOnline = key;
-      cmap!.bump();
-    }
-    return {
-      name: config.clusterName,
-      configVersion: config.configVersion,
-      quorate: quorum?.quorate ?? false,
-      nodes: config.nodes.map((n) => ({ name: n.name, nodeid: n.nodeid, online: online.has(n.nodeid), ...(n.name === nodename ? { ip: nodeip } : {}) })),
-    };
-  };
-  const status = () => {
+  const statusReport = () => {
     const d = dfsm?.status();
     return {
       nodename,
       nodeip,
       pid: process.pid,
       mode: clusterMode ? 'cluster' : 'local',
-      starttime: startTime,
+      starttime: status.starttime,
       quorate: quorum === null ? true : quorum.quorate,
       corosync:
         quorum === null
@@ -279,6 +274,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
               syncQueue: d.syncQueue,
               waitingWriters: d.waitingWriters,
             },
+      kvstore: kvDfsm === null ? null : { mode: modeName(kvDfsm.status().mode), members: kvDfsm.status().members.map((m) => ({ nodeid: m.nodeid, pid: m.pid, synced: m.synced })), lastRound: kvApp?.lastRound ?? null, ...status.summary() },
     };
   };
   const socketPath = controlSocketPath(opts.runDir);
@@ -288,7 +284,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
       socketPath,
       {
         fs,
-        status,
+        status: statusReport,
         verify: () => {
           if (dfsm === null) return { started: false, reason: 'local mode: nothing to verify' };
           if (!dfsm.isLowestNodeid()) return { started: false, reason: 'only the lowest node id starts a verify round' };
@@ -311,10 +307,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
         fsops: fs,
         nodename,
         isQuorate: () => (quorum === null ? true : quorum.quorate),
-        clusterInfo,
-        // The membership is looked at lazily; do it before reporting the version.
-        clinfoVersion: () => (clusterInfo(), cmap?.version ?? 0),
-        starttime: startTime,
+        status,
         log: domainLog(logger, 'fuse'),
         // /etc/pve/.debug switches debug logging at run time, as in C (-d sets it at start).
         debug: { get: () => logger.level === 'debug', set: (on) => setDebug(logger, on) },
@@ -330,8 +323,6 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
   // ---- IPC service pve2 (src/ipc): after the cluster services, before readiness (C: server_start) ----
   let ipc: IpcServer;
   try {
-    const counters = pve?.counters ?? new StatusCounters(memdb);
-    const status = pluginStatusBackend({ nodename, starttime: startTime, memdb, counters, clusterInfo, clinfoVersion: () => (clusterInfo(), cmap?.version ?? 0) });
     ipc = IpcServer.start({ memdb, status, wwwGid: wwwDataGid(), log: domainLog(logger, 'ipcs') });
   } catch (err) {
     await pve?.unmount();
@@ -374,6 +365,7 @@ async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof create
     await new Promise<void>((r) => server.close(() => r()));
     await pve?.unmount(); // FUSE (src/fuse)
     service?.stop();
+    kvService?.stop();
     quorum?.stop();
     cmap?.stop();
     memdb.close();

@@ -15,7 +15,8 @@ import { type Log, silentLog } from '../util/log.js';
 import { PveFs } from './fs.js';
 import { fuseAddon } from './native.js';
 import { wwwDataGid } from './perms.js';
-import { type ClusterInfo, type ClusterLogEntry, type KvBlock, type PluginSources, StatusCounters } from './plugins.js';
+import type { PluginSources } from './plugins.js';
+import type { StatusBackend } from '../status/backend.js';
 
 /** Mount options given to libfuse3 (libfuse 2's big_writes is the default there). */
 export const MOUNT_OPTIONS = 'default_permissions,allow_other';
@@ -47,24 +48,17 @@ export interface MountOptions {
   readonly nodename: string;
   /** cfs_is_quorate; local mode: () => true. */
   readonly isQuorate: () => boolean;
-  /** status start time (seconds), shown in .version and the first cluster log entry. */
-  readonly starttime: number;
+  /** The status module (src/status): `.version`, `.members`, `.vmlist`, `.rrd`, `.clusterlog`. */
+  readonly status: StatusBackend;
   readonly log?: Log;
   /** .debug: read and switch the daemon's debug logging. */
   readonly debug?: { get(): boolean; set(on: boolean): void };
-  /** Hooks for the status module (Wave 2); absent = what a C node without status data shows. */
-  readonly clinfoVersion?: () => number;
-  readonly clusterInfo?: () => ClusterInfo | null;
-  readonly kvstore?: () => readonly KvBlock[];
-  readonly rrdDump?: () => string;
-  readonly clusterLog?: () => readonly ClusterLogEntry[];
   /** The session loop ended without unmount() (someone ran `umount`): C's main then shuts down. */
   readonly onLoopExit?: () => void;
 }
 
 export interface PveMount {
   readonly fs: PveFs;
-  readonly counters: StatusCounters;
   unmount(): Promise<void>;
 }
 
@@ -74,22 +68,13 @@ export async function mountPve(o: MountOptions): Promise<PveMount> {
   clearStaleMount(o.mountpoint);
   await mkdir(o.mountpoint, { recursive: true, mode: 0o750 }).catch(() => undefined);
   let debugFlag = false;
-  const counters = new StatusCounters(o.fsops.memdb);
   const sources: PluginSources = {
-    nodename: o.nodename,
-    starttime: o.starttime,
-    memdb: o.fsops.memdb,
-    counters,
+    status: o.status,
     getDebug: () => o.debug?.get() ?? debugFlag,
     setDebug: (on) => {
       if (o.debug !== undefined) o.debug.set(on);
       else debugFlag = on;
     },
-    ...(o.clinfoVersion && { clinfoVersion: o.clinfoVersion }),
-    ...(o.clusterInfo && { clusterInfo: o.clusterInfo }),
-    ...(o.kvstore && { kvstore: o.kvstore }),
-    ...(o.rrdDump && { rrdDump: o.rrdDump }),
-    ...(o.clusterLog && { clusterLog: o.clusterLog }),
   };
   const fs = new PveFs({ fsops: o.fsops, sources, nodename: o.nodename, isQuorate: o.isQuorate, wwwGid: wwwDataGid(), log, ...(o.onLoopExit && { onLoopExit: o.onLoopExit }) });
   const handle = addon.mount(o.mountpoint, MOUNT_OPTIONS, (req) => fs.handle(addon, req));
@@ -116,7 +101,6 @@ export async function mountPve(o: MountOptions): Promise<PveMount> {
   };
   return {
     fs,
-    counters,
     unmount: () => (unmounted ??= unmount()),
   };
 }

@@ -20,7 +20,7 @@ export const ENOTEMPTY = E.ENOTEMPTY;
 export const ENAMETOOLONG = E.ENAMETOOLONG;
 export const ENOSPC = E.ENOSPC;
 export const ENOTCONN = E.ENOTCONN;
-export const ENOSYS = E.ENOSYS;
+export const ENOMEM = E.ENOMEM;
 /** Linux's value; Node's constants type lacks it (IPC: unknown operation). */
 export const ECHRNG = 44;
 
