@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/util/addon.js';
-import { Lab, labUnavailable, which } from '../../src/lab/lab.js';
+import { Lab, labUnavailable, ownedLabPrefix, which } from '../../src/lab/lab.js';
 import { DaemonLab } from '../../src/lab/daemons.js';
 import {
   cString,
@@ -26,7 +26,7 @@ import {
 } from '../../src/wire/ipc.js';
 import { GUEST_CONFIGS, type Identity, ipcBatch, type WireReply } from '../helpers/ipc.js';
 
-const PREFIX = process.env['PMXCFS_TEST_LAB_PREFIX_IPC'] ?? 'pmxtipc';
+const PREFIX = ownedLabPrefix('ipct');
 const addon = join(packageRoot(), 'build', 'Release', 'ipc.node');
 const skip = labUnavailable() ?? (which('setpriv') === undefined ? 'setpriv missing' : existsSync(addon) ? undefined : `addon not built (${addon}); run npm install`);
 
