@@ -118,7 +118,6 @@ qb_ipcs_poll_handlers g_poll_handlers = {JobAdd, DispatchAdd, DispatchMod, Dispa
 
 // Per-connection context (server.c: struct s1_context); the access decision is JS's.
 struct Conn {
-  uint32_t id;
   uid_t uid;
   gid_t gid;
   int32_t pid;
@@ -130,10 +129,9 @@ struct Server {
   qb_ipcs_service_t* service = nullptr;
   Napi::Env env;
   Napi::FunctionReference accept;   // (uid, gid, pid) => 0 | code (C rejects with 1)
-  Napi::FunctionReference request;  // (conn, request) => Buffer | negative errno
-  Napi::FunctionReference failed;   // (conn, negative errno): reply could not be sent
+  Napi::FunctionReference request;  // (uid, gid, pid, request) => Buffer | negative errno
+  Napi::FunctionReference failed;   // (pid, negative errno): reply could not be sent
   Napi::AsyncContext* context = nullptr;
-  uint32_t next_id = 1;
   bool in_dispatch = false;
   explicit Server(Napi::Env e) : env(e) {}
 };
@@ -172,15 +170,6 @@ void OnPollEvent(PollEntry* e, int status, int events) {
   if (r < 0 && !e->deleted) DeleteEntry(e);
 }
 
-Napi::Object ConnObject(Napi::Env env, const Conn* k) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("id", k->id);
-  o.Set("uid", k->uid);
-  o.Set("gid", k->gid);
-  o.Set("pid", k->pid);
-  return o;
-}
-
 int32_t OnAccept(qb_ipcs_connection_t* c, uid_t uid, gid_t gid) {
   Server* s = g_server;
   if (s == nullptr) return 1;
@@ -193,7 +182,7 @@ int32_t OnAccept(qb_ipcs_connection_t* c, uid_t uid, gid_t gid) {
   }
   int32_t code = v.As<Napi::Number>().Int32Value();
   if (code != 0) return code;
-  qb_ipcs_context_set(c, new Conn{s->next_id++, uid, gid, stats.client_pid, false, false});
+  qb_ipcs_context_set(c, new Conn{uid, gid, stats.client_pid, false, false});
   return 0;
 }
 
@@ -237,7 +226,7 @@ void SendReply(qb_ipcs_connection_t* c, Conn* k, int32_t id, Napi::Value v) {
   res.size = static_cast<int32_t>(sizeof(res) + iov[1].iov_len);
   ssize_t r = qb_ipcs_response_sendv(c, iov, 2);
   if (r < 0) {
-    s->failed.Call({ConnObject(s->env, k), Napi::Number::New(s->env, static_cast<double>(r))});
+    s->failed.Call({Napi::Number::New(s->env, k->pid), Napi::Number::New(s->env, static_cast<double>(r))});
     ReportException(s->env);
     k->dropping = true;
     qb_ipcs_connection_ref(c);
@@ -251,7 +240,8 @@ int32_t OnMsg(qb_ipcs_connection_t* c, void* data, size_t) {
   if (k == nullptr || k->dropping) return 0;
   auto* hdr = static_cast<qb_ipc_request_header*>(data);
   Napi::Buffer<char> req = Napi::Buffer<char>::Copy(s->env, static_cast<char*>(data), RequestLength(c, hdr));
-  Napi::Value v = s->request.Call({ConnObject(s->env, k), req});
+  Napi::Env env = s->env;
+  Napi::Value v = s->request.Call({Napi::Number::New(env, k->uid), Napi::Number::New(env, k->gid), Napi::Number::New(env, k->pid), req});
   if (v.IsEmpty()) ReportException(s->env);
   SendReply(c, k, hdr->id, v.IsEmpty() ? s->env.Undefined() : v);
   return 0;

@@ -146,6 +146,16 @@ describe('pve2 IPC on a local-mode daemon', { skip, timeout: 300_000 }, () => {
     assert.deepEqual(rs.slice(10).map((r) => r.error), [-5, -5, -22]);
   });
 
+  it('guest properties follow config changes (no stale answers from the per-config cache)', async () => {
+    const path = 'nodes/n1/qemu-server/100.conf';
+    const ask = async () => text((await call([req(IpcOp.GET_GUEST_CONFIG_PROPERTIES, packGuestProperties(0, ['cores', 'lock']))]))[0]!);
+    assert.equal(await ask(), '{\n"100":{"cores": "2","lock": "backup"}\n}\n');
+    assert.ok((await d.batch(1, [{ op: 'write', path, data: 'cores: 4\n' }]))[0]!.ok);
+    assert.equal(await ask(), '{\n"100":{"cores": "4"}\n}\n');
+    assert.ok((await d.batch(1, [{ op: 'write', path, data: GUEST_CONFIGS[path]! }]))[0]!.ok);
+    assert.equal(await ask(), '{\n"100":{"cores": "2","lock": "backup"}\n}\n');
+  });
+
   it('GET_GUEST_CONFIG_PROPERTIES: request checks in C order', async () => {
     const PN = IpcOp.GET_GUEST_CONFIG_PROPERTIES;
     const raw = (vmid: number, n: number, names: string) => {
