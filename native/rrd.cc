@@ -3,8 +3,11 @@
 // rrdcached's socket), plus rrd_info_r / rrd_lastupdate_r for reading files back.
 // No policy here: results are null (ok) or the library's error text.
 #include <napi.h>
+// librrd's headers (rrd_client.h in particular) have no extern "C" guards.
+extern "C" {
 #include <rrd.h>
 #include <rrd_client.h>
+}
 #include <string>
 #include <vector>
 

@@ -21,6 +21,17 @@ interface Status {
     syncQueue: number;
     waitingWriters: number;
   };
+  /** The status group pve_kvstore_v1 (cluster mode). */
+  kvstore?: null | {
+    mode: string;
+    members: { nodeid: number; pid: number; synced: boolean }[];
+    lastRound: { members: number; accepted: number; entries: number; resent: number } | null;
+    clinfo: number;
+    localKeys: number;
+    nodesWithKeys: number;
+    rrdEntries: number;
+    ips: number;
+  };
 }
 
 function human(s: Status): string {
@@ -41,6 +52,15 @@ function human(s: Status): string {
       `last leader: ${d.lastLeader ? `${d.lastLeader.nodeid}/${d.lastLeader.pid}` : '-'}`,
       `last verify: ${d.lastVerify ? `${d.lastVerify.result} at ${new Date(d.lastVerify.time * 1000).toISOString()}` : '-'}`,
       `queues:      msg ${d.msgQueue}, sync ${d.syncQueue}, waiting writers ${d.waitingWriters}`,
+    );
+  }
+  const k = s.kvstore;
+  if (k) {
+    const r = k.lastRound;
+    lines.push(
+      `kvstore:     ${k.mode}, members ${k.members.map((m) => `${m.nodeid}/${m.pid}${m.synced ? '' : ' (not synced)'}`).join(', ') || '-'}`,
+      `  last sync: ${r ? `${r.members} members, ${r.accepted} logs accepted, ${r.entries} log entries, ${r.resent} keys re-sent` : '-'}`,
+      `  tables:    ${k.localKeys} local keys, ${k.nodesWithKeys} nodes with keys, ${k.rrdEntries} rrd entries, ${k.ips} node IPs, clinfo ${k.clinfo}`,
     );
   }
   return lines.join('\n') + '\n';

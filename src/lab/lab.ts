@@ -14,6 +14,7 @@
  *                          hosts                          → /etc/hosts
  *                          etc-pve/                       → /etc/pve
  *                          var-lib-pve-cluster/           → /var/lib/pve-cluster
+ *                          var-lib-rrdcached/ (db/)       → /var/lib/rrdcached (RRD files)
  *                          log/NAME.log                   output of `spawn(I, NAME)`
  *                          proc/NAME.json                 pid of `spawn(I, NAME)`
  *                        plus fresh tmpfs on /run and /dev/shm inside the node
@@ -224,7 +225,7 @@ export class Lab {
     const subnet = subnetFor(this.prefix);
     const holders: Record<string, { pid: number; start: string }> = {};
     const createdMountPoints: string[] = [];
-    for (const p of ['/etc/pve', '/var/lib/pve-cluster', '/var/lib/corosync', '/etc/corosync']) {
+    for (const p of ['/etc/pve', '/var/lib/pve-cluster', '/var/lib/corosync', '/etc/corosync', '/var/lib/rrdcached']) {
       if (!existsSync(p)) {
         mkdirSync(p, { recursive: true });
         createdMountPoints.push(p);
@@ -530,7 +531,7 @@ export class Lab {
 
   private writeNodeFiles(i: number, n: number, subnet: string): void {
     const root = this.nodeRoot(i);
-    for (const d of ['etc-corosync', 'var-lib-corosync', 'etc-pve', 'var-lib-pve-cluster', 'log', 'proc']) {
+    for (const d of ['etc-corosync', 'var-lib-corosync', 'etc-pve', 'var-lib-pve-cluster', 'var-lib-rrdcached/db', 'log', 'proc']) {
       mkdirSync(join(root, d), { recursive: true });
     }
     writeFileSync(join(root, 'etc-corosync', 'corosync.conf'), corosyncConf(this.prefix, n, subnet, this.token));
@@ -549,6 +550,7 @@ export class Lab {
       `mount --bind ${root}/hosts /etc/hosts`,
       `mount --bind ${root}/etc-pve /etc/pve`,
       `mount --bind ${root}/var-lib-pve-cluster /var/lib/pve-cluster`,
+      `mount --bind ${root}/var-lib-rrdcached /var/lib/rrdcached`,
       'mount -t tmpfs -o mode=0755 tmpfs /run',
       'mkdir -p /run/pve-cluster /run/corosync',
       'mount -t tmpfs -o mode=1777 tmpfs /dev/shm',

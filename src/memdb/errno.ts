@@ -21,6 +21,7 @@ export const ENAMETOOLONG = E.ENAMETOOLONG;
 export const ENOSPC = E.ENOSPC;
 export const ENOTCONN = E.ENOTCONN;
 export const ENOMEM = E.ENOMEM;
+export const ENOSYS = E.ENOSYS;
 /** Linux's value; Node's constants type lacks it (IPC: unknown operation). */
 export const ECHRNG = 44;
 

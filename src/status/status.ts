@@ -169,6 +169,11 @@ export class Status implements StatusBackend {
     }
   }
 
+  /** The local key/value table (simulation checks). */
+  localEntries(): [string, Buffer][] {
+    return this.localKv.entries();
+  }
+
   /** cfs_kvstore_sync: one UPDATE per local key/value entry. */
   resendLocal(): number {
     const entries = this.localKv.entries();

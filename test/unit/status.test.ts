@@ -193,4 +193,14 @@ describe('RRD', () => {
     assert.equal(i['rra[3].pdp_per_row'], 10080);
     assert.equal(Object.keys(i).filter((k) => /^ds\[[a-z]+\]\.type$/.test(k)).length, 17);
   });
+
+  it('without rrdcached listening the update goes to the file directly (rrdc_connect fails, librrd writes)', () => {
+    const dir = tmp('rrdc-');
+    const files = new RrdFiles({ dir, cachedAddress: `unix:${join(dir, 'no-such.sock')}`, log: silentLog });
+    const t = Math.floor(Date.now() / 1000);
+    assert.deepEqual(rrdAddon().cachedUpdate(`unix:${join(dir, 'no-such.sock')}`, join(dir, 'x'), `${t}:1:2`), { connected: false, status: 0 });
+    files.write(rrdTarget('pve2-storage/n1/st', z(`${t - (t % 60)}:5:6`))!, t);
+    const info = rrdAddon().info(join(dir, 'pve-storage-9.0/n1/st'));
+    assert.equal(typeof info === 'object' && info['ds[used].last_ds'], '6');
+  });
 });
