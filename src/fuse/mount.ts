@@ -10,7 +10,7 @@
  * | unmount          | fuse_unmount (lazy)                                        |
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { FsOps } from '../daemon/fsops.js';
+import type { FsOps } from '../fsops/fsops.js';
 import { type Log, silentLog } from '../util/log.js';
 import { PveFs } from './fs.js';
 import { fuseAddon } from './native.js';
