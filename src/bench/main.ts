@@ -506,6 +506,22 @@ function reportText(b: Bench, cBin: string | undefined, quick: boolean, results:
   return text;
 }
 
+/** Generated databases (cached), with the lab's corosync.conf; none when no part needs them. */
+function benchDbs(b: Bench, quick: boolean, needed: boolean): { dbs: (DbSpec & { rounds: number; file: string })[]; big: DbSpec; bigFile: string } {
+  const big = { label: '128 MiB', inodes: 20_000, bytes: 128 * 2 ** 20 };
+  if (!needed) return { dbs: [], big, bigFile: '' };
+  const conf = readFileSync(join(b.lab.nodeRoot(1), 'etc-corosync', 'corosync.conf'));
+  const specs: (DbSpec & { rounds: number })[] = quick
+    ? [{ label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 1 }]
+    : [
+        { label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 2 },
+        { label: '60k / 100 MB', inodes: 60_000, bytes: 100_000_000, rounds: 1 },
+      ];
+  log('generating databases (cached in ' + CACHE + ')');
+  const dbs = specs.map((s) => ({ ...s, file: cachedDb(CACHE, 'bench', { inodes: s.inodes, bytes: s.bytes, corosyncConf: conf }) }));
+  return { dbs, big, bigFile: cachedDb(CACHE, 'bench', { inodes: big.inodes, bytes: big.bytes, corosyncConf: conf }) };
+}
+
 async function main(): Promise<number> {
   const why = labUnavailable();
   if (why !== undefined) {
@@ -528,19 +544,7 @@ async function main(): Promise<number> {
   await b.lab.up(3, { timeoutMs: 60_000 });
   const results: Record<string, unknown> = { date: new Date().toISOString(), quick, machine: machine(), cBin: cBin ?? null };
   try {
-    // Generated databases (cached), with the lab's corosync.conf.
-    const conf = readFileSync(join(b.lab.nodeRoot(1), 'etc-corosync', 'corosync.conf'));
-    const specs: (DbSpec & { rounds: number })[] = quick
-      ? [{ label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 1 }]
-      : [
-          { label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 2 },
-          { label: '60k / 100 MB', inodes: 60_000, bytes: 100_000_000, rounds: 1 },
-        ];
-    const needDbs = want('sync') || want('load');
-    if (needDbs) log('generating databases (cached in ' + CACHE + ')');
-    const dbs = needDbs ? specs.map((s) => ({ ...s, file: cachedDb(CACHE, 'bench', { inodes: s.inodes, bytes: s.bytes, corosyncConf: conf }) })) : [];
-    const big = { label: '128 MiB', inodes: 20_000, bytes: 128 * 2 ** 20 };
-    const bigFile = needDbs ? cachedDb(CACHE, 'bench', { inodes: big.inodes, bytes: big.bytes, corosyncConf: conf }) : '';
+    const { dbs, big, bigFile } = benchDbs(b, quick, want('sync') || want('load'));
 
     // 4. raw CPG first, on an idle cluster.
     log('raw CPG');
