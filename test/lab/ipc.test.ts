@@ -322,4 +322,23 @@ describe('pve2 IPC on a local-mode daemon', { skip, timeout: 300_000 }, () => {
     assert.deepEqual(cached!.payload, fresh!.payload.subarray(0, fresh!.payload.length - 1));
     assert.equal(bad!.error, -22);
   });
+
+  it('cluster mode without corosync (not quorate): every operation still answers', async () => {
+    await lab.kill(1, 'pmxcfs');
+    await lab.exec(1, ['sh', '-c', 'rm -f /var/lib/pve-cluster/config.db*']);
+    d.start(1); // a fresh database imports the node's corosync.conf: cluster mode
+    await d.waitFor(1, (s) => s.mode === 'cluster' && !s.quorate, 30_000, 'cluster mode, not quorate');
+    const rs = await call([
+      req(IpcOp.GET_CONFIG, cString('corosync.conf')),
+      req(IpcOp.GET_CLUSTER_INFO),
+      req(IpcOp.SET_STATUS, packSetStatus('kv/noquorum', 'x')),
+      req(IpcOp.GET_STATUS, packGetStatus('kv/noquorum')),
+      req(IpcOp.LOG_CLUSTER_MSG, packLogMessage(6, 'root@pam', 'test', 'no quorum')),
+      req(IpcOp.GET_CLUSTER_LOG, packGetClusterLog(1, 'root@pam')),
+    ]);
+    assert.deepEqual(rs.map((r) => r.error), [0, 0, 0, 0, 0, 0]);
+    assert.match(text(rs[0]!), /totem/);
+    assert.deepEqual(rs[3]!.payload, Buffer.from('x\0'));
+    assert.match(text(rs[5]!), /"msg": "no quorum"/);
+  });
 });
