@@ -200,10 +200,10 @@ size_t RequestLength(qb_ipcs_connection_t* c, const qb_ipc_request_header* hdr) 
   return sizeof(*hdr);
 }
 
-// C calls qb_ipcs_disconnect inside msg_process; done so from this libuv-driven dispatch
-// with more requests queued in the ring, libqb 2.0.6 dropped its last reference twice and
-// aborted (ipcs.c: qb_ipcs_connection_unref assertion). So the disconnect runs as a job
-// after the dispatch, holding a reference until then.
+// C calls qb_ipcs_disconnect inside msg_process. That frees the connection while libqb
+// 2.0.6's qb_ipcs_dispatch_connection_request goes on using it for the queued requests
+// (use after free; here it ended in qb_ipcs_connection_unref's assertion). So the
+// disconnect runs as a job after the dispatch, holding a reference until then.
 void DropJob(void* data) {
   auto* c = static_cast<qb_ipcs_connection_t*>(data);
   auto* k = static_cast<Conn*>(qb_ipcs_context_get(c));
