@@ -1,12 +1,12 @@
 /**
  * The cluster services of the daemon (cluster mode only), in pmxcfs.c: main's order:
  * quorum, cmap (cluster info), the dcdb DFSM on CPG group pve_dcdb_v1, the status
- * DFSM on pve_kvstore_v1 (status.c: cfs_status_dfsm_new). Each is a
- * DaemonService the Daemon starts in list order and stops in reverse.
+ * DFSM on pve_kvstore_v1. Each is a DaemonService the Daemon starts in list order and
+ * stops in reverse.
  *
  * | here               | C                                                   |
  * |--------------------|-----------------------------------------------------|
- * | clusterServices    | pmxcfs.c: main (service_quorum_new, service_confdb_new, dcdb_new + service_dfsm_new) |
+ * | clusterServices    | pmxcfs.c: main (service_quorum_new, service_confdb_new, dcdb_new + service_dfsm_new, cfs_status_dfsm_new + service_dfsm_new) |
  * | dfsmGroupService   | dfsm.c: service_dfsm_new (one per CPG group)        |
  */
 import { CpgTransport } from '../cluster/cpg.js';
@@ -29,9 +29,9 @@ export interface ClusterParts {
   readonly dfsm: Dfsm;
   readonly dcdb: Dcdb;
   readonly dcdbService: DfsmService;
-  /** The status group (pve_kvstore_v1). */
+  /** The status group pve_kvstore_v1 (status.c). */
   readonly kvDfsm: Dfsm;
-  kvApp(): KvstoreApp | null;
+  readonly kvApp: KvstoreApp;
   /** In start order. */
   readonly services: readonly DaemonService[];
 }
@@ -59,7 +59,7 @@ export interface ClusterOptions {
   readonly corosyncConf: string;
   readonly verifyPeriodSec: number;
   readonly log: (domain: string) => Log;
-  /** The status module: cluster info from cmap, the kvstore group's application. */
+  /** The status module: fed by cmap and by the kvstore group. */
   readonly status: Status;
 }
 
@@ -77,10 +77,10 @@ export function clusterServices(o: ClusterOptions): ClusterParts {
     logger: dcdbLog,
   });
   const group = dfsmGroupService('dcdb', dfsm, o.verifyPeriodSec, dcdbLog);
+  // status.c: cfs_status_dfsm_new — protocol 0, no verify timer.
   const statusLog = o.log('status');
   let kvApp: KvstoreApp | null = null;
   const kvDfsm = new Dfsm({ ...KVSTORE_DFSM_OPTIONS, callbacks: (d) => (kvApp = new KvstoreApp(o.status, statusLog, d)), logger: statusLog });
-  // No verify timer for the status group (period 0).
   const kvGroup = dfsmGroupService('kvstore', kvDfsm, 0, statusLog);
   const services: DaemonService[] = [
     // dcdb_new: the host's corosync.conf is brought in line with the database first.
@@ -90,5 +90,5 @@ export function clusterServices(o: ClusterOptions): ClusterParts {
     group.entry,
     kvGroup.entry,
   ];
-  return { quorum, cmap, dfsm, dcdb: dcdb!, dcdbService: group.service, kvDfsm, kvApp: () => kvApp, services };
+  return { quorum, cmap, dfsm, dcdb: dcdb!, dcdbService: group.service, kvDfsm, kvApp: kvApp!, services };
 }

@@ -10,10 +10,10 @@
  * dfsm_send_sync_message_abort), unmount /etc/pve, close the database, release the
  * lock. Corosync may be absent or go away at any time: services retry forever.
  *
- * Extension points: a cluster service is one more entry in clusterServices
- * (cluster.ts); a local service (control socket, the IPC server `pve2`) is one more
- * entry in `localServices` below: started after the cluster services and before the
- * mount, stopped first.
+ * Extension points: a cluster service (the status DFSM group) is one more entry in
+ * clusterServices (cluster.ts); a local service (an IPC server) is one more entry
+ * in `localServices` below: started after the cluster services and before the mount,
+ * stopped first.
  *
  * | here                 | C                                              |
  * |----------------------|------------------------------------------------|
@@ -36,16 +36,16 @@ import { clearStaleMount, mountPve, type PveMount } from '../fuse/mount.js';
 import { Memdb, MemdbOpenError } from '../memdb/memdb.js';
 import { systemClock, type Log } from '../util/log.js';
 import { createLogger, domainLog, setDebug } from '../util/logger.js';
-import { wwwDataGid } from '../fuse/perms.js';
-import { IpcServer } from '../ipc/server.js';
-import { RrdFiles } from '../status/rrdfile.js';
-import { Status } from '../status/status.js';
 import { type ClusterParts, clusterServices } from './cluster.js';
 import { controlSocketPath, startControlServer } from './control.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
 import { acquireLock, CHILD_ENV, daemonize, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
 import type { DaemonService } from './service.js';
 import { daemonStatus, type Identity } from './status.js';
+import { IpcServer } from '../ipc/server.js';
+import { wwwDataGid } from '../fuse/perms.js';
+import { RrdFiles } from '../status/rrdfile.js';
+import { Status } from '../status/status.js';
 
 /** SIGTERM ends the daemon within 10 s (systemd's default stop timeout is longer). */
 export const STOP_DEADLINE_MS = 9000;
@@ -117,7 +117,7 @@ export class Daemon {
     const nodename = hostname().split('.')[0]!;
     const nodeip = await resolveNodeIp(nodename);
     this.log.info({ nodename, nodeip }, `resolved node name '${nodename}' to '${nodeip}' for default node IP address`);
-    this.id = { nodename, nodeip, dbFile: this.opts.db };
+    this.id = { nodename, nodeip, starttime: systemClock(), dbFile: this.opts.db };
     prepareDirs(this.opts.libDir, this.opts.runDir);
     this.lockFd = await acquireLock(join(this.opts.libDir, '.pmxcfs.lockfile'), this.log);
   }
@@ -175,7 +175,7 @@ export class Daemon {
     return [this.controlService(), this.ipcService()];
   }
 
-  /** The libqb IPC service `pve2` (server.c: server_start / server_stop). */
+  /** The pve2 IPC service (src/ipc), answering from the status module (C: server_start). */
   private ipcService(): DaemonService {
     let ipc: IpcServer | null = null;
     const start = (): void => {

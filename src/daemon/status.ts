@@ -1,5 +1,6 @@
 /**
- * What the daemon shows about itself: the `status` control command.
+ * What the daemon shows about itself: the `status` control command (`.members` and
+ * the other status texts come from the status module, src/status).
  *
  * | here          | C                                                          |
  * |---------------|------------------------------------------------------------|
@@ -13,14 +14,8 @@ import type { ClusterParts } from './cluster.js';
 export interface Identity {
   readonly nodename: string;
   readonly nodeip: string;
+  readonly starttime: number;
   readonly dbFile: string;
-}
-
-/** The status group (pve_kvstore_v1): mode, members, last sync round, table sizes. */
-function kvstoreStatus(c: ClusterParts | null, status: Status): unknown {
-  if (c === null) return null;
-  const d = c.kvDfsm.status();
-  return { mode: modeName(d.mode), members: d.members.map((m) => ({ nodeid: m.nodeid, pid: m.pid, synced: m.synced })), lastRound: c.kvApp()?.lastRound ?? null, ...status.summary() };
 }
 
 function corosyncStatus(c: ClusterParts | null): unknown {
@@ -45,6 +40,13 @@ function dfsmStatus(c: ClusterParts | null): unknown {
   };
 }
 
+/** The status group: its DFSM, its last sync round and the status tables. */
+function kvstoreStatus(c: ClusterParts | null, status: Status): unknown {
+  if (c === null) return null;
+  const d = c.kvDfsm.status();
+  return { mode: modeName(d.mode), members: d.members.map((m) => ({ nodeid: m.nodeid, pid: m.pid, synced: m.synced })), lastRound: c.kvApp.lastRound, ...status.summary() };
+}
+
 /** The `pmxcfs-ts status` answer. */
 export function daemonStatus(id: Identity, memdb: Memdb, cluster: ClusterParts | null, status: Status): unknown {
   const config = cluster?.cmap.config;
@@ -53,7 +55,7 @@ export function daemonStatus(id: Identity, memdb: Memdb, cluster: ClusterParts |
     nodeip: id.nodeip,
     pid: process.pid,
     mode: cluster === null ? 'local' : 'cluster',
-    starttime: status.starttime,
+    starttime: id.starttime,
     quorate: cluster === null ? true : cluster.quorum.quorate,
     corosync: corosyncStatus(cluster),
     cluster: config ? { name: config.clusterName, configVersion: config.configVersion, nodes: config.nodes.map((n) => ({ name: n.name, nodeid: n.nodeid })) } : null,

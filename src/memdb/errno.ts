@@ -36,10 +36,11 @@ for (const [name, value] of Object.entries(ERRNO)) {
 }
 
 export const { EPERM, ENOENT, EIO, ENOMEM, EBUSY, EEXIST, ENOTDIR, EISDIR, EINVAL, EFBIG, EACCES, ENOTEMPTY, ENAMETOOLONG, ENOSPC, ENOTCONN, ENOSYS } = ERRNO;
-/** Linux's value; Node's constants lack it (the IPC server's answer to an unknown operation). */
-export const ECHRNG = 44;
 
 const E = constants.errno;
+/** Linux's value; Node's constants type lacks it (IPC: unknown operation). */
+export const ECHRNG = 44;
+
 const names = new Map<number, string>([...Object.entries(E).map(([name, value]): [number, string] => [value, name]), [ECHRNG, 'ECHRNG']]);
 
 /** "ENOENT" for −2 (or 2); "OK" for results >= 0. */

@@ -7,7 +7,10 @@
  * |---------------|---------------------|
  * | KvTable       | kventry_hash_new    |
  * | KvTable.set   | kventry_hash_set    |
+ *
+ * Iteration is GLib's bucket order (ghash.ts), as C prints and re-sends the keys.
  */
+import { GHashTable, gStrHash } from './ghash.js';
 
 /** status.h: CFS_MAX_STATUS_SIZE, the largest value cfs_status_set accepts. */
 export const CFS_MAX_STATUS_SIZE = 32 * 1024;
@@ -19,7 +22,7 @@ interface KvEntry {
 
 export class KvTable {
   /** Keys are C strings kept as latin1 (byte-preserving). */
-  private readonly map = new Map<string, KvEntry>();
+  private readonly map = new GHashTable<string, KvEntry>(gStrHash);
 
   set(key: string, data: Buffer): void {
     if (data.length === 0) {
@@ -40,15 +43,15 @@ export class KvTable {
 
   /** (key, version) pairs for `.version`. */
   versions(): [string, number][] {
-    return [...this.map].map(([k, e]) => [k, e.version]);
+    return [...this.map.entries()].map(([k, e]) => [k, e.version]);
   }
 
   /** (key, value) pairs for the re-broadcast after a sync round. */
   entries(): [string, Buffer][] {
-    return [...this.map].map(([k, e]) => [k, e.data]);
+    return [...this.map.entries()].map(([k, e]) => [k, e.data]);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.map.count;
   }
 }

@@ -11,6 +11,7 @@
  * | RrdTable.dump   | cfs_rrd_dump (2 s cache, 300 s expiry, trailing NUL)   |
  */
 import { cString } from '../clusterlog/entry.js';
+import { GHashTable, gStrHash } from './ghash.js';
 
 /** rrdentry_hash_set: 0 < len < 4096 and NUL-terminated. */
 export const RRD_MAX_DATA = 4096;
@@ -113,7 +114,8 @@ interface RrdEntry {
 }
 
 export class RrdTable {
-  private readonly entries = new Map<string, RrdEntry>();
+  /** rrdhash, in GLib's bucket order (the order of the dump lines). */
+  private readonly entries = new GHashTable<string, RrdEntry>(gStrHash);
   private cache: Buffer | null = null;
   private cacheTime = 0;
 
@@ -123,24 +125,24 @@ export class RrdTable {
   }
 
   set(key: string, data: Buffer, now: number): void {
-    this.entries.set(key, { data: Buffer.from(data), time: now });
+    const e = this.entries.get(key);
+    if (e === undefined) this.entries.set(key, { data: Buffer.from(data), time: now });
+    else {
+      e.data = Buffer.from(data);
+      e.time = now;
+    }
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.entries.count;
   }
 
   /** cfs_rrd_dump: the text with a trailing NUL when rebuilt, the cached copy (no NUL) otherwise. */
   dump(now: number): Buffer {
     if (this.cache !== null && now - this.cacheTime < RRD_DUMP_CACHE_SEC) return Buffer.from(this.cache);
+    this.entries.deleteWhere((_k, e) => ((now - e.time) | 0) > RRD_EXPIRE_SEC);
     const parts: Buffer[] = [];
-    for (const [key, e] of this.entries) {
-      if (((now - e.time) | 0) > RRD_EXPIRE_SEC) {
-        this.entries.delete(key);
-        continue;
-      }
-      parts.push(Buffer.from(`${key}:`, 'latin1'), cString(e.data), Buffer.from('\n'));
-    }
+    for (const [key, e] of this.entries.entries()) parts.push(Buffer.from(`${key}:`, 'latin1'), cString(e.data), Buffer.from('\n'));
     const text = Buffer.concat(parts);
     this.cache = text;
     this.cacheTime = now;

@@ -28,6 +28,7 @@ import type { Clock, Log } from '../util/log.js';
 import { encodeKvUpdate, KvMessageType } from '../wire/kvstore.js';
 import type { ClusterLogRequest, StatusBackend } from './backend.js';
 import { StatusCounters } from './counters.js';
+import { GHashTable, gInt32Hash } from './ghash.js';
 import { CFS_MAX_STATUS_SIZE, KvTable } from './kv.js';
 import { RrdTable, rrdTarget } from './rrd.js';
 import type { RrdFiles } from './rrdfile.js';
@@ -88,15 +89,20 @@ export class Status implements StatusBackend {
     return this.clinfoVersion;
   }
 
-  /** cfs_status_set_clinfo: a new nodelist; tables and online flags carried over by nodeid. */
+  /**
+   * cfs_status_set_clinfo: a new nodelist; tables and online flags carried over by
+   * nodeid. The nodes are kept in the bucket order of C's nodes_byid table (nodelist
+   * order of insertion), the order `.members` and `.version` print them in.
+   */
   setClusterInfo(config: ClusterConfig): void {
     this.clinfoVersion++;
     const old = new Map((this.cluster?.nodes ?? []).map((n) => [n.nodeid, n]));
-    const nodes = config.nodes.map((n) => {
+    const byid = new GHashTable<number, ClusterNode>(gInt32Hash);
+    for (const n of config.nodes) {
       const prev = old.get(n.nodeid);
-      return { name: n.name, nodeid: n.nodeid, online: prev?.online ?? false, kv: prev?.kv ?? null };
-    });
-    this.cluster = { name: config.clusterName, configVersion: config.configVersion, nodes };
+      byid.set(n.nodeid, { name: n.name, nodeid: n.nodeid, online: prev?.online ?? false, kv: prev?.kv ?? null });
+    }
+    this.cluster = { name: config.clusterName, configVersion: config.configVersion, nodes: [...byid.values()] };
   }
 
   /** dfsm_confchg: online = member of the kvstore group. */

@@ -5,11 +5,14 @@
  * the RRD table and dump cache, and RRD files written with librrd.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fnv1a64, packEntry, utf8ToAscii } from '../../src/clusterlog/entry.js';
+import { GHashTable, gStrHash } from '../../src/status/ghash.js';
+import { Rng } from '../../src/util/rng.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { rrdTarget } from '../../src/status/rrd.js';
 import { RrdFiles, rrdAddon } from '../../src/status/rrdfile.js';
@@ -82,6 +85,40 @@ describe('status key/value tables', () => {
     assert.match(m, /"n1": \{ "id": 1, "online": 1\}/);
     status.announceIp();
     assert.match(status.memberListText().toString(), /"n1": \{ "id": 1, "online": 1, "ip": "10\.0\.0\.1"\}/);
+  });
+});
+
+describe('GLib hash order (ghash.ts)', () => {
+  it('g_str_hash is djb2 over signed chars', () => {
+    assert.equal(gStrHash(''), 5381);
+    assert.equal(gStrHash('a'), (5381 * 33 + 97) >>> 0);
+    assert.equal(gStrHash('\xff'), (5381 * 33 - 1) >>> 0);
+  });
+
+  it('.members of a 4-node cluster lists the nodes in nodes_byid bucket order (n1, n2, n4, n3)', () => {
+    const { status } = setup();
+    const nodes = [1, 2, 3, 4].map((id) => ({ name: `n${id}`, nodeid: id, votes: 1, ring0Addr: undefined }));
+    status.setClusterInfo({ clusterName: 'lab', configVersion: 1, configVersionMissing: false, nodes });
+    const m = status.memberListText().toString();
+    assert.deepEqual([...m.matchAll(/"(n\d)": \{ "id"/g)].map((x) => x[1]), ['n1', 'n2', 'n4', 'n3']);
+  });
+
+  it('random inserts, replaces and deletes through resizes: exactly the live keys, each once', () => {
+    const rng = new Rng(5);
+    const t = new GHashTable<string, number>(gStrHash);
+    const live = new Map<string, number>();
+    for (let i = 0; i < 5000; i++) {
+      const k = `key${rng.int(300)}`;
+      if (rng.chance(0.35)) {
+        assert.equal(t.delete(k), live.delete(k));
+      } else {
+        t.set(k, i);
+        live.set(k, i);
+      }
+      if (i % 500 === 0) t.deleteWhere((key) => key.endsWith('7') && live.delete(key));
+    }
+    assert.equal(t.count, live.size);
+    assert.deepEqual(new Map(t.entries()), live);
   });
 });
 
@@ -202,5 +239,29 @@ describe('RRD', () => {
     files.write(rrdTarget('pve2-storage/n1/st', z(`${t - (t % 60)}:5:6`))!, t);
     const info = rrdAddon().info(join(dir, 'pve-storage-9.0/n1/st'));
     assert.equal(typeof info === 'object' && info['ds[used].last_ds'], '6');
+  });
+
+  const RRDCACHED = '/usr/bin/rrdcached';
+  it('through rrdcached when it listens: the sample goes over its socket and reaches the file at its flush', { skip: existsSync(RRDCACHED) ? false : `${RRDCACHED} not installed` }, async () => {
+    const dir = tmp('rrdcached-');
+    const sock = join(dir, 'rrdcached.sock');
+    mkdirSync(join(dir, 'journal'));
+    // foreground, write timeout 1 h: nothing reaches the file before the flush at exit (-F)
+    const daemon = spawn(RRDCACHED, ['-g', '-F', '-B', '-b', dir, '-j', join(dir, 'journal'), '-w', '3600', '-z', '1', '-f', '7200', '-p', join(dir, 'pid'), '-l', `unix:${sock}`], { stdio: 'ignore' });
+    const exited = new Promise<void>((r) => daemon.once('exit', () => r()));
+    for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(existsSync(sock), 'rrdcached socket');
+    const files = new RrdFiles({ dir, cachedAddress: `unix:${sock}`, log: silentLog });
+    const now = Math.floor(Date.now() / 1000);
+    const t = now - (now % 60);
+    files.write(rrdTarget('pve2-storage/n1/cached', z(`${t}:7:8`))!, now);
+    const file = join(dir, 'pve-storage-9.0/n1/cached');
+    const before = rrdAddon().info(file) as Record<string, number | string>;
+    assert.notEqual(before['last_update'], t, 'not written directly');
+    daemon.kill('SIGTERM');
+    await exited;
+    const after = rrdAddon().info(file) as Record<string, number | string>;
+    assert.equal(after['last_update'], t, 'flushed by rrdcached');
+    assert.equal(after['ds[used].last_ds'], '8');
   });
 });
