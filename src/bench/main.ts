@@ -18,6 +18,7 @@
  * C and pmxcfs-ts are measured alternately in the same run; a node runs one of them.
  * Prints a Markdown table and writes bench/run-STAMP.json. `--quick` is a short run;
  * `--only=cpg|writes|sync|load|ipc` runs one part.
+ * `--metrics-cost`: only metrics on vs --no-metrics (src/bench/metrics-cost.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -529,6 +530,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--metrics-cost')) return (await import('./metrics-cost.js')).runMetricsCost(quick);
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
   const want = (part: string): boolean => only === undefined || only === part;
   const cBin = process.env['PMXCFS_C_BIN'] || undefined;

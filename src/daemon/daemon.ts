@@ -46,6 +46,15 @@ import { IpcServer } from '../ipc/server.js';
 import { wwwDataGid } from '../fuse/perms.js';
 import { RrdFiles } from '../status/rrdfile.js';
 import { Status } from '../status/status.js';
+import type { Server as HttpServer } from 'node:http';
+import { startMetricsHttp } from '../metrics/http.js';
+import { metrics } from '../metrics/metrics.js';
+
+/** The control socket's `metrics` command: `enabled` switches recording first. */
+function metricsText(enabled?: boolean): Promise<string> {
+  if (enabled !== undefined) metrics.setEnabled(enabled);
+  return metrics.text();
+}
 
 /** SIGTERM ends the daemon within 10 s (systemd's default stop timeout is longer). */
 export const STOP_DEADLINE_MS = 9000;
@@ -172,7 +181,7 @@ export class Daemon {
 
   /** Local access besides FUSE; started after the cluster services, stopped first. */
   private localServices(): DaemonService[] {
-    return [this.controlService(), this.ipcService()];
+    return [this.controlService(), this.metricsService(), this.ipcService()];
   }
 
   /** The pve2 IPC service (src/ipc), answering from the status module (C: server_start). */
@@ -199,7 +208,7 @@ export class Daemon {
       return r === 1 ? { started: true } : { started: false, reason: `send failed: ${csErrorName(r)}` };
     };
     const start = async (): Promise<void> => {
-      const handlers = { fs: this.fsops!, status: () => daemonStatus(this.id!, this.memdb!, this.cluster, this.status!), verify };
+      const handlers = { fs: this.fsops!, status: () => daemonStatus(this.id!, this.memdb!, this.cluster, this.status!), verify, metrics: metricsText };
       try {
         server = await startControlServer(socketPath, handlers, domainLog(this.logger, 'ipcs'));
       } catch (err) {
@@ -215,6 +224,29 @@ export class Daemon {
       });
     };
     return { name: 'control socket', start, stop };
+  }
+
+  /** Recording switch, DB and quorum gauges, and `--metrics-listen` (src/metrics). */
+  private metricsService(): DaemonService {
+    let http: HttpServer | null = null;
+    metrics.setEnabled(this.opts.metrics); // before any service starts
+    const start = async (): Promise<void> => {
+      const memdb = this.memdb!;
+      const quorum = this.cluster?.quorum ?? null;
+      metrics.node(() => ({ dbFile: this.opts.db, inodes: memdb.index.size, version: memdb.root.version, quorate: quorum === null ? true : quorum.quorate }));
+      const listen = this.opts.metricsListen;
+      if (listen === null) return;
+      try {
+        http = await startMetricsHttp(metrics, listen, domainLog(this.logger, 'metrics'));
+      } catch (err) {
+        throw new StartupError(`unable to serve metrics on ${listen.host}:${listen.port}: ${(err as Error).message}`);
+      }
+    };
+    const stop = (): void => {
+      http?.close();
+      http?.closeAllConnections();
+    };
+    return { name: 'metrics', start, stop };
   }
 
   private async mount(): Promise<void> {

@@ -62,5 +62,6 @@ export function daemonStatus(id: Identity, memdb: Memdb, cluster: ClusterParts |
     db: { file: id.dbFile, version: memdb.root.version, mtime: memdb.root.mtime, writer: memdb.root.writer, entries: memdb.index.size, errors: memdb.errors },
     dfsm: dfsmStatus(cluster),
     kvstore: kvstoreStatus(cluster, status),
+    sync: cluster?.dcdb.progress.snapshot() ?? null,
   };
 }

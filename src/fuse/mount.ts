@@ -17,6 +17,8 @@ import { fuseAddon } from './native.js';
 import { wwwDataGid } from './perms.js';
 import type { PluginSources } from './plugins.js';
 import type { StatusBackend } from '../status/backend.js';
+import { metrics } from '../metrics/metrics.js';
+import { meterFuse } from './metered.js';
 
 /** Mount options given to libfuse3 (libfuse 2's big_writes is the default there). */
 export const MOUNT_OPTIONS = 'default_permissions,allow_other';
@@ -64,7 +66,7 @@ export interface PveMount {
 
 export async function mountPve(o: MountOptions): Promise<PveMount> {
   const log = o.log ?? silentLog;
-  const addon = fuseAddon();
+  const addon = meterFuse(fuseAddon(), metrics.fuse);
   clearStaleMount(o.mountpoint);
   await mkdir(o.mountpoint, { recursive: true, mode: 0o750 }).catch(() => undefined);
   let debugFlag = false;
