@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 #include <string>
 #include <utility>
@@ -99,7 +100,12 @@ int32_t DispatchDel(int32_t fd) {
   return 0;
 }
 
+napi_env ServerEnv();
+
 void OnIdle(uv_idle_t*) {
+  // Jobs may end connections, which calls into JS (the closed handler).
+  std::optional<Napi::HandleScope> hs;
+  if (napi_env e = ServerEnv()) hs.emplace(Napi::Env(e));
   std::deque<std::pair<qb_loop_job_dispatch_fn, void*>> now;
   now.swap(g_jobs);
   for (auto& j : now) j.first(j.second);
@@ -131,12 +137,15 @@ struct Server {
   Napi::FunctionReference accept;   // (uid, gid, pid) => 0 | code (C rejects with 1)
   Napi::FunctionReference request;  // (uid, gid, pid, request) => Buffer | negative errno
   Napi::FunctionReference failed;   // (pid, negative errno): reply could not be sent
+  Napi::FunctionReference closed;   // (pid): an accepted connection is gone
   Napi::AsyncContext* context = nullptr;
   bool in_dispatch = false;
   explicit Server(Napi::Env e) : env(e) {}
 };
 
 Server* g_server = nullptr;
+
+napi_env ServerEnv() { return g_server == nullptr ? nullptr : static_cast<napi_env>(g_server->env); }
 
 void ReportException(Napi::Env env) {
   if (env.IsExceptionPending()) {
@@ -187,8 +196,15 @@ int32_t OnAccept(qb_ipcs_connection_t* c, uid_t uid, gid_t gid) {
 }
 
 void OnDestroyed(qb_ipcs_connection_t* c) {
-  delete static_cast<Conn*>(qb_ipcs_context_get(c));
+  auto* k = static_cast<Conn*>(qb_ipcs_context_get(c));
   qb_ipcs_context_set(c, nullptr);
+  if (k == nullptr) return;
+  Server* s = g_server;
+  if (s != nullptr) {
+    s->closed.Call({Napi::Number::New(s->env, k->pid)});
+    ReportException(s->env);
+  }
+  delete k;
 }
 
 // The request bytes handed to JS: the header's size when it is plausible (libqb 2.0.6
@@ -263,7 +279,7 @@ void EnsureLoop(Napi::Env env) {
   g_idle_init = true;
 }
 
-// serverStart(name, serviceId, {accept, request, failed}) => 0 | -errno
+// serverStart(name, serviceId, {accept, request, failed, closed}) => 0 | -errno
 Napi::Value ServerStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsObject()) {
@@ -272,7 +288,7 @@ Napi::Value ServerStart(const Napi::CallbackInfo& info) {
   }
   if (g_server != nullptr) return Napi::Number::New(env, -EBUSY);
   Napi::Object h = info[2].As<Napi::Object>();
-  for (const char* k : {"accept", "request", "failed"}) {
+  for (const char* k : {"accept", "request", "failed", "closed"}) {
     if (!h.Get(k).IsFunction()) {
       Napi::TypeError::New(env, std::string("handlers.") + k + " must be a function").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -283,6 +299,7 @@ Napi::Value ServerStart(const Napi::CallbackInfo& info) {
   s->accept = Napi::Persistent(h.Get("accept").As<Napi::Function>());
   s->request = Napi::Persistent(h.Get("request").As<Napi::Function>());
   s->failed = Napi::Persistent(h.Get("failed").As<Napi::Function>());
+  s->closed = Napi::Persistent(h.Get("closed").As<Napi::Function>());
   s->context = new Napi::AsyncContext(env, "pve2-ipc");
   std::string name = info[0].As<Napi::String>();
   s->service = qb_ipcs_create(name.c_str(), info[1].As<Napi::Number>().Int32Value(), QB_IPC_SHM, &g_service_handlers);

@@ -11,6 +11,8 @@ export interface ServerHandlers {
   request(uid: number, gid: number, pid: number, req: Buffer): Buffer | number;
   /** The reply could not be sent (the client's reply ring is full); the connection is closed. */
   failed(pid: number, error: number): void;
+  /** An accepted connection is gone (any reason). */
+  closed(pid: number): void;
 }
 
 export interface IpcAddon {

@@ -259,6 +259,10 @@ describe('pve2 IPC on a local-mode daemon', { skip, timeout: 300_000 }, () => {
     assert.equal(await shm(), shmBefore, '/dev/shm back to the count before');
     const [ok] = await call([req(IpcOp.GET_FS_VERSION)]);
     assert.equal(ok!.error, 0);
+    // Metrics (src/metrics): every connection counted in and out, requests by op.
+    const m = await lab.exec(1, d.cli('metrics'));
+    assert.match(m.stdout, /^pmxcfs_ipc_clients 0$/m, m.stdout.split('\n').filter((l) => l.includes('ipc')).join('\n'));
+    assert.match(m.stdout, /^pmxcfs_ipc_requests_total\{op="get_fs_version",errno="OK"\} [1-9]\d{2,}$/m);
   });
 
   it('SET_STATUS / GET_STATUS: stored bytes, local and by node name, delete, EFBIG, rrd/nodeip checks, ENOENT', async () => {
