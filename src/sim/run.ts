@@ -192,7 +192,7 @@ class Runner {
           if (!(got instanceof Buffer) || !got.equals(v)) this.fail(`status key ${k} of ${b.name} on ${a.name}: ${got instanceof Buffer ? got.toString('latin1') : got} != ${v.toString('latin1')}`);
         }
       }
-      const online = (a.status.clusterInfo()?.nodes ?? []).filter((n) => n.online).map((n) => n.nodeid);
+      const online = (a.status.clusterInfo()?.nodes ?? []).filter((n) => n.online).map((n) => n.nodeid).sort((x, y) => x - y);
       if (online.join(',') !== run.map((p) => p.nodeid).sort((x, y) => x - y).join(',')) this.fail(`${a.name} shows online [${online}]`);
     }
     const logs = run.map((p) => p.status.clusterlog.getState());
