@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 #include <string>
 #include <utility>
@@ -99,7 +100,12 @@ int32_t DispatchDel(int32_t fd) {
   return 0;
 }
 
+napi_env ServerEnv();
+
 void OnIdle(uv_idle_t*) {
+  // Jobs may end connections, which calls into JS (the closed handler).
+  std::optional<Napi::HandleScope> hs;
+  if (napi_env e = ServerEnv()) hs.emplace(Napi::Env(e));
   std::deque<std::pair<qb_loop_job_dispatch_fn, void*>> now;
   now.swap(g_jobs);
   for (auto& j : now) j.first(j.second);
@@ -118,7 +124,6 @@ qb_ipcs_poll_handlers g_poll_handlers = {JobAdd, DispatchAdd, DispatchMod, Dispa
 
 // Per-connection context (server.c: struct s1_context); the access decision is JS's.
 struct Conn {
-  uint32_t id;
   uid_t uid;
   gid_t gid;
   int32_t pid;
@@ -130,15 +135,17 @@ struct Server {
   qb_ipcs_service_t* service = nullptr;
   Napi::Env env;
   Napi::FunctionReference accept;   // (uid, gid, pid) => 0 | code (C rejects with 1)
-  Napi::FunctionReference request;  // (conn, request) => Buffer | negative errno
-  Napi::FunctionReference failed;   // (conn, negative errno): reply could not be sent
+  Napi::FunctionReference request;  // (uid, gid, pid, request) => Buffer | negative errno
+  Napi::FunctionReference failed;   // (pid, negative errno): reply could not be sent
+  Napi::FunctionReference closed;   // (pid): an accepted connection is gone
   Napi::AsyncContext* context = nullptr;
-  uint32_t next_id = 1;
   bool in_dispatch = false;
   explicit Server(Napi::Env e) : env(e) {}
 };
 
 Server* g_server = nullptr;
+
+napi_env ServerEnv() { return g_server == nullptr ? nullptr : static_cast<napi_env>(g_server->env); }
 
 void ReportException(Napi::Env env) {
   if (env.IsExceptionPending()) {
@@ -172,15 +179,6 @@ void OnPollEvent(PollEntry* e, int status, int events) {
   if (r < 0 && !e->deleted) DeleteEntry(e);
 }
 
-Napi::Object ConnObject(Napi::Env env, const Conn* k) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("id", k->id);
-  o.Set("uid", k->uid);
-  o.Set("gid", k->gid);
-  o.Set("pid", k->pid);
-  return o;
-}
-
 int32_t OnAccept(qb_ipcs_connection_t* c, uid_t uid, gid_t gid) {
   Server* s = g_server;
   if (s == nullptr) return 1;
@@ -193,13 +191,20 @@ int32_t OnAccept(qb_ipcs_connection_t* c, uid_t uid, gid_t gid) {
   }
   int32_t code = v.As<Napi::Number>().Int32Value();
   if (code != 0) return code;
-  qb_ipcs_context_set(c, new Conn{s->next_id++, uid, gid, stats.client_pid, false, false});
+  qb_ipcs_context_set(c, new Conn{uid, gid, stats.client_pid, false, false});
   return 0;
 }
 
 void OnDestroyed(qb_ipcs_connection_t* c) {
-  delete static_cast<Conn*>(qb_ipcs_context_get(c));
+  auto* k = static_cast<Conn*>(qb_ipcs_context_get(c));
   qb_ipcs_context_set(c, nullptr);
+  if (k == nullptr) return;
+  Server* s = g_server;
+  if (s != nullptr) {
+    s->closed.Call({Napi::Number::New(s->env, k->pid)});
+    ReportException(s->env);
+  }
+  delete k;
 }
 
 // The request bytes handed to JS: the header's size when it is plausible (libqb 2.0.6
@@ -211,8 +216,9 @@ size_t RequestLength(qb_ipcs_connection_t* c, const qb_ipc_request_header* hdr) 
   return sizeof(*hdr);
 }
 
-// C calls qb_ipcs_disconnect inside msg_process; with more requests queued in the ring
-// libqb 2.0.6 then drops its last reference twice and aborts (ipcs.c assertion). So the
+// C calls qb_ipcs_disconnect inside msg_process. That frees the connection while libqb
+// 2.0.6's qb_ipcs_dispatch_connection_request goes on using it for the queued requests
+// (use after free; here it ended in qb_ipcs_connection_unref's assertion). So the
 // disconnect runs as a job after the dispatch, holding a reference until then.
 void DropJob(void* data) {
   auto* c = static_cast<qb_ipcs_connection_t*>(data);
@@ -237,7 +243,7 @@ void SendReply(qb_ipcs_connection_t* c, Conn* k, int32_t id, Napi::Value v) {
   res.size = static_cast<int32_t>(sizeof(res) + iov[1].iov_len);
   ssize_t r = qb_ipcs_response_sendv(c, iov, 2);
   if (r < 0) {
-    s->failed.Call({ConnObject(s->env, k), Napi::Number::New(s->env, static_cast<double>(r))});
+    s->failed.Call({Napi::Number::New(s->env, k->pid), Napi::Number::New(s->env, static_cast<double>(r))});
     ReportException(s->env);
     k->dropping = true;
     qb_ipcs_connection_ref(c);
@@ -251,7 +257,8 @@ int32_t OnMsg(qb_ipcs_connection_t* c, void* data, size_t) {
   if (k == nullptr || k->dropping) return 0;
   auto* hdr = static_cast<qb_ipc_request_header*>(data);
   Napi::Buffer<char> req = Napi::Buffer<char>::Copy(s->env, static_cast<char*>(data), RequestLength(c, hdr));
-  Napi::Value v = s->request.Call({ConnObject(s->env, k), req});
+  Napi::Env env = s->env;
+  Napi::Value v = s->request.Call({Napi::Number::New(env, k->uid), Napi::Number::New(env, k->gid), Napi::Number::New(env, k->pid), req});
   if (v.IsEmpty()) ReportException(s->env);
   SendReply(c, k, hdr->id, v.IsEmpty() ? s->env.Undefined() : v);
   return 0;
@@ -272,7 +279,7 @@ void EnsureLoop(Napi::Env env) {
   g_idle_init = true;
 }
 
-// serverStart(name, serviceId, {accept, request, failed}) => 0 | -errno
+// serverStart(name, serviceId, {accept, request, failed, closed}) => 0 | -errno
 Napi::Value ServerStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsObject()) {
@@ -281,7 +288,7 @@ Napi::Value ServerStart(const Napi::CallbackInfo& info) {
   }
   if (g_server != nullptr) return Napi::Number::New(env, -EBUSY);
   Napi::Object h = info[2].As<Napi::Object>();
-  for (const char* k : {"accept", "request", "failed"}) {
+  for (const char* k : {"accept", "request", "failed", "closed"}) {
     if (!h.Get(k).IsFunction()) {
       Napi::TypeError::New(env, std::string("handlers.") + k + " must be a function").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -292,6 +299,7 @@ Napi::Value ServerStart(const Napi::CallbackInfo& info) {
   s->accept = Napi::Persistent(h.Get("accept").As<Napi::Function>());
   s->request = Napi::Persistent(h.Get("request").As<Napi::Function>());
   s->failed = Napi::Persistent(h.Get("failed").As<Napi::Function>());
+  s->closed = Napi::Persistent(h.Get("closed").As<Napi::Function>());
   s->context = new Napi::AsyncContext(env, "pve2-ipc");
   std::string name = info[0].As<Napi::String>();
   s->service = qb_ipcs_create(name.c_str(), info[1].As<Napi::Number>().Int32Value(), QB_IPC_SHM, &g_service_handlers);

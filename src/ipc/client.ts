@@ -8,11 +8,13 @@
  * | IpcClient.open  | qb_ipcc_connect("pve2", 1 MiB)           |
  * | IpcClient.call  | ipcc_send_rec (qb_ipcc_sendv_recv)       |
  */
-import { ErrnoError, errnoName } from '../memdb/errno.js';
+import { ENOTCONN, ErrnoError, errnoName } from '../memdb/errno.js';
 import { CLIENT_MAX_MESSAGE, decodeResponse, encodeRequest, type Response, SERVICE_NAME } from '../wire/ipc.js';
 import { type ClientHandle, ipcAddon } from './native.js';
 
 const EAGAIN = 11;
+/** A reply shorter than its header (Linux EPROTO: not in the errno table). */
+const EPROTO = 71;
 const CONNECT_ATTEMPTS = 10;
 
 /** A failed connect; `errno` is as libqb left it (−1: the server refused us, ipc.md §3). */
@@ -36,7 +38,7 @@ export class IpcClient {
   }
 
   private get live(): ClientHandle {
-    if (this.handle === null) throw new ErrnoError(-107, 'IPC client closed');
+    if (this.handle === null) throw new ErrnoError(-ENOTCONN, 'IPC client closed');
     return this.handle;
   }
 
@@ -50,7 +52,7 @@ export class IpcClient {
     const r = ipcAddon().sendRecv(this.live, request, timeoutMs);
     if (typeof r === 'number') throw new ErrnoError(r, 'IPC request failed');
     const res = decodeResponse(r);
-    if (res === null) throw new ErrnoError(-71, 'short IPC response');
+    if (res === null) throw new ErrnoError(-EPROTO, 'short IPC response');
     return res;
   }
 
@@ -62,7 +64,7 @@ export class IpcClient {
   /** The next reply, or −errno (e.g. −ETIMEDOUT). */
   receive(timeoutMs: number): Response | number {
     const r = ipcAddon().recv(this.live, timeoutMs);
-    return typeof r === 'number' ? r : (decodeResponse(r) ?? -71);
+    return typeof r === 'number' ? r : (decodeResponse(r) ?? -EPROTO);
   }
 
   close(): void {

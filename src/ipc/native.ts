@@ -4,20 +4,15 @@ import { addonLoader } from '../util/addon.js';
 /** A client connection handle (opaque; closed by disconnect or garbage collection). */
 export type ClientHandle = { readonly __brand: 'ipc-client' };
 
-export interface ServerConn {
-  readonly id: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly pid: number;
-}
-
 export interface ServerHandlers {
   /** 0 accepts; any other value is put into the connection response (C rejects with 1). */
   accept(uid: number, gid: number, pid: number): number;
   /** The reply payload, or a negative errno. Must not throw. */
-  request(conn: ServerConn, req: Buffer): Buffer | number;
-  /** The reply could not be sent (e.g. larger than the client's buffer); the connection is closed. */
-  failed(conn: ServerConn, error: number): void;
+  request(uid: number, gid: number, pid: number, req: Buffer): Buffer | number;
+  /** The reply could not be sent (the client's reply ring is full); the connection is closed. */
+  failed(pid: number, error: number): void;
+  /** An accepted connection is gone (any reason). */
+  closed(pid: number): void;
 }
 
 export interface IpcAddon {

@@ -11,9 +11,10 @@
  */
 import { ErrnoError, EIO, errnoName } from '../memdb/errno.js';
 import { SERVICE_NAME } from '../wire/ipc.js';
+import { metrics } from '../metrics/metrics.js';
 import type { Log } from '../util/log.js';
 import { handleRequest, type OpContext } from './ops.js';
-import { ipcAddon, type ServerConn } from './native.js';
+import { ipcAddon } from './native.js';
 
 const SERVICE_ID = 1;
 /** What C's accept callback returns for a refused client (libqb reports it as errno −1). */
@@ -49,8 +50,9 @@ export class IpcServer {
     const s = new IpcServer(o);
     const r = ipcAddon().serverStart(o.name ?? SERVICE_NAME, SERVICE_ID, {
       accept: (uid, gid, pid) => s.accept(uid, gid, pid),
-      request: (conn, req) => s.request(conn, req),
-      failed: (conn, error) => o.log.error({ pid: conn.pid, error: errnoName(error) }, `qb_ipcs_response_send: ${errnoName(error)}`),
+      request: (uid, gid, pid, req) => s.request(uid, gid, pid, req),
+      failed: (pid, error) => o.log.error({ pid, error: errnoName(error) }, `qb_ipcs_response_send: ${errnoName(error)}`),
+      closed: () => metrics.ipcClients(-1),
     });
     if (r < 0) throw new ErrnoError(r, `qb_ipcs_create ${o.name ?? SERVICE_NAME} failed`);
     o.log.info({ service: o.name ?? SERVICE_NAME }, 'IPC server started');
@@ -60,19 +62,28 @@ export class IpcServer {
   private accept(uid: number, gid: number, pid: number): number {
     if (accessOf(uid, gid, this.o.wwwGid) !== 'refused') {
       this.o.log.debug({ uid, gid, pid }, `authenticated connection ${uid}/${gid}`);
+      metrics.ipcClients(1);
       return 0;
     }
     this.o.log.error({ uid, gid, pid }, `connection from bad user ${uid}! - rejected`);
     return REJECT_CODE;
   }
 
-  private request(conn: ServerConn, req: Buffer): Buffer | number {
-    const caller = { readOnly: accessOf(conn.uid, conn.gid, this.o.wwwGid) === 'read-only', pid: conn.pid };
+  private request(uid: number, gid: number, pid: number, req: Buffer): Buffer | number {
+    const t0 = performance.now();
+    const reply = this.answer(uid, gid, pid, req);
+    // The op is the header's id (the native layer always hands over at least the header).
+    metrics.ipcRequest(req.readInt32LE(0), typeof reply === 'number' ? reply : 0, (performance.now() - t0) / 1000);
+    return reply;
+  }
+
+  private answer(uid: number, gid: number, pid: number, req: Buffer): Buffer | number {
+    const caller = { readOnly: accessOf(uid, gid, this.o.wwwGid) === 'read-only', pid };
     try {
       return handleRequest(this.o, caller, req);
     } catch (err) {
       if (err instanceof ErrnoError) return err.errno;
-      this.o.log.error({ err: (err as Error).stack, pid: conn.pid }, 'IPC request failed');
+      this.o.log.error({ err: (err as Error).stack, pid }, 'IPC request failed');
       return -EIO;
     }
   }

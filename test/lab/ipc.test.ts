@@ -10,12 +10,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/util/addon.js';
-import { Lab, labUnavailable, which } from '../../src/lab/lab.js';
+import { Lab, labUnavailable, ownedLabPrefix, which } from '../../src/lab/lab.js';
 import { DaemonLab } from '../../src/lab/daemons.js';
 import {
   cString,
   encodeRequest,
   IpcOp,
+  packGetClusterLog,
+  packGetStatus,
   packGuestProperties,
   packGuestProperty,
   packLogMessage,
@@ -24,7 +26,7 @@ import {
 } from '../../src/wire/ipc.js';
 import { GUEST_CONFIGS, type Identity, ipcBatch, type WireReply } from '../helpers/ipc.js';
 
-const PREFIX = process.env['PMXCFS_TEST_LAB_PREFIX_IPC'] ?? 'pmxtipc';
+const PREFIX = ownedLabPrefix('ipct');
 const addon = join(packageRoot(), 'build', 'Release', 'ipc.node');
 const skip = labUnavailable() ?? (which('setpriv') === undefined ? 'setpriv missing' : existsSync(addon) ? undefined : `addon not built (${addon}); run npm install`);
 
@@ -144,6 +146,16 @@ describe('pve2 IPC on a local-mode daemon', { skip, timeout: 300_000 }, () => {
     assert.deepEqual(rs.slice(10).map((r) => r.error), [-5, -5, -22]);
   });
 
+  it('guest properties follow config changes (no stale answers from the per-config cache)', async () => {
+    const path = 'nodes/n1/qemu-server/100.conf';
+    const ask = async () => text((await call([req(IpcOp.GET_GUEST_CONFIG_PROPERTIES, packGuestProperties(0, ['cores', 'lock']))]))[0]!);
+    assert.equal(await ask(), '{\n"100":{"cores": "2","lock": "backup"}\n}\n');
+    assert.ok((await d.batch(1, [{ op: 'write', path, data: 'cores: 4\n' }]))[0]!.ok);
+    assert.equal(await ask(), '{\n"100":{"cores": "4"}\n}\n');
+    assert.ok((await d.batch(1, [{ op: 'write', path, data: GUEST_CONFIGS[path]! }]))[0]!.ok);
+    assert.equal(await ask(), '{\n"100":{"cores": "2","lock": "backup"}\n}\n');
+  });
+
   it('GET_GUEST_CONFIG_PROPERTIES: request checks in C order', async () => {
     const PN = IpcOp.GET_GUEST_CONFIG_PROPERTIES;
     const raw = (vmid: number, n: number, names: string) => {
@@ -247,18 +259,90 @@ describe('pve2 IPC on a local-mode daemon', { skip, timeout: 300_000 }, () => {
     assert.equal(await shm(), shmBefore, '/dev/shm back to the count before');
     const [ok] = await call([req(IpcOp.GET_FS_VERSION)]);
     assert.equal(ok!.error, 0);
+    // Metrics (src/metrics): every connection counted in and out, requests by op.
+    const m = await lab.exec(1, d.cli('metrics'));
+    assert.match(m.stdout, /^pmxcfs_ipc_clients 0$/m, m.stdout.split('\n').filter((l) => l.includes('ipc')).join('\n'));
+    assert.match(m.stdout, /^pmxcfs_ipc_requests_total\{op="get_fs_version",errno="OK"\} [1-9]\d{2,}$/m);
   });
 
-  it('status operations (SET/GET_STATUS, LOG_CLUSTER_MSG, GET_CLUSTER_LOG, GET_RRD_DUMP): request checks', async () => {
+  it('SET_STATUS / GET_STATUS: stored bytes, local and by node name, delete, EFBIG, rrd/nodeip checks, ENOENT', async () => {
+    const S = IpcOp.SET_STATUS;
+    const G = IpcOp.GET_STATUS;
     const rs = await call([
-      req(IpcOp.SET_STATUS, Buffer.alloc(255)),
-      req(IpcOp.GET_STATUS, Buffer.alloc(511)),
-      req(IpcOp.LOG_CLUSTER_MSG, Buffer.from([6, 2, 2, 0x61, 0, 0x62, 0])), // no message
-      req(IpcOp.LOG_CLUSTER_MSG, Buffer.from([6, 2, 2, 0x61, 0x61, 0x62, 0, 0x6d])), // ident without NUL
-      req(IpcOp.LOG_CLUSTER_MSG, Buffer.from([6, 0, 2, 0x62, 0, 0x6d, 0])), // ident_len 0
-      req(IpcOp.GET_CLUSTER_LOG, Buffer.alloc(16)),
-      req(IpcOp.GET_RRD_DUMP, Buffer.from([0])),
+      req(S, packSetStatus('kv/ipc-test', 'hello')),
+      req(G, packGetStatus('kv/ipc-test')),
+      req(G, packGetStatus('kv/ipc-test', 'n1')),
+      req(G, packGetStatus('kv/ipc-test', 'n9')),
+      req(G, packGetStatus('kv/none')),
+      req(S, Buffer.concat([packSetStatus('kv/big'), Buffer.alloc(32769, 0x61)])),
+      req(S, Buffer.concat([packSetStatus('rrd/pve2-node/n1'), Buffer.from('no-nul')])),
+      req(S, Buffer.concat([packSetStatus('nodeip'), Buffer.from('10.0.0.1')])),
+      req(S, packSetStatus('kv/ipc-test')), // name only: delete
+      req(G, packGetStatus('kv/ipc-test')),
+      req(S, Buffer.alloc(255)),
+      req(G, Buffer.alloc(511)),
     ]);
-    assert.deepEqual(rs.map((r) => r.error), [-22, -22, -22, -22, -22, -22, -22]);
+    assert.equal(rs[0]!.error, 0);
+    assert.deepEqual([rs[1]!.payload, rs[2]!.payload], [Buffer.from('hello\0'), Buffer.from('hello\0')]);
+    assert.deepEqual(rs.slice(3).map((r) => r.error), [-2, -2, -27, -12, -12, 0, -2, -22, -22]);
+  });
+
+  it('LOG_CLUSTER_MSG + GET_CLUSTER_LOG: entries with the client pid, filters, max, C request checks', async () => {
+    const L = IpcOp.LOG_CLUSTER_MSG;
+    const unterminated = Buffer.from([6, 2, 2, 0x61, 0, 0x62, 0, 0x6d, 0x73, 0x67]); // "a", "b", "msg" without NUL
+    const rs = await call([
+      req(L, packLogMessage(5, 'ipc@pam', 'ipctest', 'first')),
+      req(L, packLogMessage(4, 'ipc@pam', 'ipctest', 'second')),
+      req(L, packLogMessage(8, 'ipc@pam', 'ipctest', 'priority 8: no entry')),
+      req(L, unterminated),
+      req(IpcOp.GET_CLUSTER_LOG, packGetClusterLog(0, 'ipc@pam')),
+      req(IpcOp.GET_CLUSTER_LOG, packGetClusterLog(1, 'ipc@pam')),
+      req(IpcOp.GET_CLUSTER_LOG, packGetClusterLog(0, 'nobody')),
+      req(IpcOp.GET_CLUSTER_LOG, packGetClusterLog(0, 'a')),
+      req(L, Buffer.from([6, 2, 2, 0x61, 0, 0x62, 0])), // no message
+      req(L, Buffer.from([6, 2, 2, 0x61, 0x61, 0x62, 0, 0x6d])), // ident without NUL
+      req(L, Buffer.from([6, 0, 2, 0x62, 0, 0x6d, 0])), // ident_len 0
+      req(IpcOp.GET_CLUSTER_LOG, Buffer.alloc(16)),
+    ]);
+    assert.deepEqual(rs.slice(0, 4).map((r) => [r.error, r.size]), [[0, 0], [0, 0], [0, 0], [0, 0]]);
+    type Entry = { pri: number; tag: string; pid: number; node: string; user: string; msg: string };
+    const all = (JSON.parse(text(rs[4]!)) as { data: Entry[] }).data;
+    assert.deepEqual(all.map((e) => [e.msg, e.pri, e.tag, e.node, e.user]), [['second', 4, 'ipctest', 'n1', 'ipc@pam'], ['first', 5, 'ipctest', 'n1', 'ipc@pam']]);
+    assert.ok(all.every((e) => e.pid > 0 && e.pid !== lab.proc(1, 'pmxcfs')!.pid), 'pid is the client\'s');
+    assert.deepEqual((JSON.parse(text(rs[5]!)) as { data: Entry[] }).data.map((e) => e.msg), ['second']);
+    assert.equal(text(rs[6]!), '{\n"data": [\n]\n}\n');
+    assert.deepEqual((JSON.parse(text(rs[7]!)) as { data: Entry[] }).data.map((e) => [e.msg, e.tag]), [['msg', 'b']]);
+    assert.deepEqual(rs.slice(8).map((r) => r.error), [-22, -22, -22, -22]);
+  });
+
+  it('GET_RRD_DUMP: the dump with a NUL when rebuilt, without it from the 2 s cache; EINVAL with a payload', async () => {
+    // A key without an RRD file behind it: kept for the dump, no librrd involved.
+    const [set] = await call([req(IpcOp.SET_STATUS, Buffer.concat([packSetStatus('rrd/ipctest/x'), Buffer.from('1700000000:1:2\0')]))]);
+    assert.equal(set!.error, 0);
+    await new Promise((r) => setTimeout(r, 2100)); // let any cached dump expire
+    const [fresh, cached, bad] = await call([req(IpcOp.GET_RRD_DUMP), req(IpcOp.GET_RRD_DUMP), req(IpcOp.GET_RRD_DUMP, Buffer.from([0]))]);
+    assert.match(text(fresh!), /^ipctest\/x:1700000000:1:2$/m);
+    assert.equal(fresh!.payload[fresh!.payload.length - 1], 0);
+    assert.deepEqual(cached!.payload, fresh!.payload.subarray(0, fresh!.payload.length - 1));
+    assert.equal(bad!.error, -22);
+  });
+
+  it('cluster mode without corosync (not quorate): every operation still answers', async () => {
+    await lab.kill(1, 'pmxcfs');
+    await lab.exec(1, ['sh', '-c', 'rm -f /var/lib/pve-cluster/config.db*']);
+    d.start(1); // a fresh database imports the node's corosync.conf: cluster mode
+    await d.waitFor(1, (s) => s.mode === 'cluster' && !s.quorate, 30_000, 'cluster mode, not quorate');
+    const rs = await call([
+      req(IpcOp.GET_CONFIG, cString('corosync.conf')),
+      req(IpcOp.GET_CLUSTER_INFO),
+      req(IpcOp.SET_STATUS, packSetStatus('kv/noquorum', 'x')),
+      req(IpcOp.GET_STATUS, packGetStatus('kv/noquorum')),
+      req(IpcOp.LOG_CLUSTER_MSG, packLogMessage(6, 'root@pam', 'test', 'no quorum')),
+      req(IpcOp.GET_CLUSTER_LOG, packGetClusterLog(1, 'root@pam')),
+    ]);
+    assert.deepEqual(rs.map((r) => r.error), [0, 0, 0, 0, 0, 0]);
+    assert.match(text(rs[0]!), /totem/);
+    assert.deepEqual(rs[3]!.payload, Buffer.from('x\0'));
+    assert.match(text(rs[5]!), /"msg": "no quorum"/);
   });
 });
