@@ -1,5 +1,7 @@
-/** `pmxcfs-ts status [--json]`: the daemon's view of the cluster and its database. */
+/** `pmxcfs-ts status [--json] [--watch]`: the daemon's view of the cluster and its database. */
 import { request, takeRunDir } from './control-client.js';
+import type { ProgressSnapshot } from '../metrics/progress.js';
+import { progressLine, watch } from './watch.js';
 
 interface Status {
   nodename: string;
@@ -21,6 +23,18 @@ interface Status {
     syncQueue: number;
     waitingWriters: number;
   };
+  /** The status group pve_kvstore_v1 (cluster mode). */
+  kvstore?: null | {
+    mode: string;
+    members: { nodeid: number; pid: number; synced: boolean }[];
+    lastRound: { members: number; accepted: number; entries: number; resent: number } | null;
+    clinfo: number;
+    localKeys: number;
+    nodesWithKeys: number;
+    rrdEntries: number;
+    ips: number;
+  };
+  sync?: ProgressSnapshot | null;
 }
 
 function human(s: Status): string {
@@ -43,11 +57,34 @@ function human(s: Status): string {
       `queues:      msg ${d.msgQueue}, sync ${d.syncQueue}, waiting writers ${d.waitingWriters}`,
     );
   }
+  const k = s.kvstore;
+  if (k) {
+    const r = k.lastRound;
+    lines.push(
+      `kvstore:     ${k.mode}, members ${k.members.map((m) => `${m.nodeid}/${m.pid}${m.synced ? '' : ' (not synced)'}`).join(', ') || '-'}`,
+      `  last sync: ${r ? `${r.members} members, ${r.accepted} logs accepted, ${r.entries} log entries, ${r.resent} keys re-sent` : '-'}`,
+      `  tables:    ${k.localKeys} local keys, ${k.nodesWithKeys} nodes with keys, ${k.rrdEntries} rrd entries, ${k.ips} node IPs, clinfo ${k.clinfo}`,
+    );
+  }
+  if (s.sync?.running) lines.push(progressLine(s.sync));
   return lines.join('\n') + '\n';
+}
+
+/** --watch [--interval S] [--count N]: the live view (watch.ts). */
+function watchOptions(rest: string[]): { intervalMs: number; count: number | null } | null {
+  if (!rest.includes('--watch')) return null;
+  const num = (flag: string): number | null => {
+    const i = rest.indexOf(flag);
+    const v = i >= 0 ? Number(rest[i + 1]) : NaN;
+    return Number.isFinite(v) && v > 0 ? v : null;
+  };
+  return { intervalMs: (num('--interval') ?? 1) * 1000, count: num('--count') };
 }
 
 export async function run(args: string[]): Promise<number> {
   const { runDir, rest } = takeRunDir(args);
+  const w = watchOptions(rest);
+  if (w !== null) return watch(runDir, w);
   const r = await request(runDir, { cmd: 'status' });
   if (r === null) return 1;
   if (!r.ok) {

@@ -22,6 +22,11 @@
  * | rename     | cfs_plug_memdb_rename                 |
  * | utimens    | cfs_plug_memdb_utimens (unlock flow)  |
  * | read       | cfs_plug_memdb_read                   |
+ * | statfs     | cfs_plug_memdb_statfs                 |
+ * | close      | (daemon stop: no new changes)         |
+ *
+ * The layer below both local front ends (src/fuse and the control socket); it never
+ * imports either.
  */
 import type { Dcdb } from '../dcdb/dcdb.js';
 import { EBUSY, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../memdb/errno.js';

@@ -11,6 +11,7 @@
 import { chmodSync, existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { stageMark, stageSpan, stagesOn } from '../util/stages.js';
+import { metrics } from '../metrics/metrics.js';
 
 export const VERSION_FILENAME = '__version__';
 
@@ -157,12 +158,14 @@ export class Database {
     // which cost ~0.5 ms per change (measured with --cpu-prof on the write path).
     const { begin, commit, rollback } = this.txStatements();
     const t0 = stagesOn ? process.hrtime.bigint() : 0n;
+    const started = performance.now();
     begin.run();
     try {
       const result = fn();
       commit.run();
       stageMark('commit');
       stageSpan('SQLite transaction', t0);
+      metrics.sqliteCommit((performance.now() - started) / 1000);
       return result;
     } catch (err) {
       if (this.db.inTransaction) rollback.run();

@@ -5,18 +5,12 @@
  * operation runs in a shell inside the node, never in the daemon's process.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { packageRoot } from '../../src/cluster/native.js';
-import { Lab, labUnavailable, ownedLabPrefix } from '../../src/lab/lab.js';
-import { DaemonLab } from '../../src/lab/daemons.js';
+import { Lab, ownedLabPrefix } from '../../src/lab/lab.js';
+import { DaemonLab, fuseLabUnavailable } from '../../src/lab/daemons.js';
 
 const PREFIX = ownedLabPrefix('testf');
-const build = join(packageRoot(), 'build', 'Release');
-const skip =
-  labUnavailable() ??
-  (!existsSync(join(build, 'fuse.node')) ? `FUSE addon not built (${build}/fuse.node); run npm install` : !existsSync('/dev/fuse') ? '/dev/fuse missing' : undefined);
+const skip = fuseLabUnavailable();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -49,7 +49,8 @@ class Env {
     mkdirSync(this.mnt);
     mkdirSync(join(this.dir, 'lib'));
     writeFileSync(join(this.dir, 'hosts'), `127.0.0.1 localhost\n10.200.0.1 ${node}\n`);
-    this.holder = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${join(this.dir, 'hosts')} /etc/hosts && echo ready && exec sleep infinity`], {
+    // Own network namespace and /dev/shm too: the daemon serves the IPC service `pve2` (abstract socket).
+    this.holder = spawn('unshare', ['-m', '-n', '--propagation', 'private', 'sh', '-c', `mount --bind ${join(this.dir, 'hosts')} /etc/hosts && mount -t tmpfs tmpfs /dev/shm && echo ready && exec sleep infinity`], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -60,7 +61,7 @@ class Env {
   }
 
   async startDaemon(): Promise<void> {
-    const args = ['-t', String(this.holder!.pid), '-m', process.execPath, bin, '-f', '-l', '--lib-dir', join(this.dir, 'lib'), '--run-dir', join(this.dir, 'run'), '--pid-file', join(this.dir, 'run', 'pid'), '--mount', this.mnt];
+    const args = ['-t', String(this.holder!.pid), '-m', '-n', process.execPath, bin, '-f', '-l', '--lib-dir', join(this.dir, 'lib'), '--run-dir', join(this.dir, 'run'), '--pid-file', join(this.dir, 'run', 'pid'), '--mount', this.mnt];
     this.daemonOut = '';
     const d = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.daemon = d;
@@ -90,7 +91,7 @@ class Env {
   sh(cmd: string, as?: { uid: number; gid: number }, cd = true): Promise<Sh> {
     const pre = as === undefined ? [] : ['setpriv', `--reuid=${as.uid}`, `--regid=${as.gid}`, '--clear-groups'];
     return new Promise((resolve) => {
-      execFile('nsenter', ['-t', String(this.holder!.pid), '-m', ...pre, 'sh', '-c', cd ? `cd ${this.mnt} && ${cmd}` : cmd], { encoding: 'latin1', maxBuffer: 16 << 20 }, (err, out, e) => {
+      execFile('nsenter', ['-t', String(this.holder!.pid), '-m', '-n', ...pre, 'sh', '-c', cd ? `cd ${this.mnt} && ${cmd}` : cmd], { encoding: 'latin1', maxBuffer: 16 << 20 }, (err, out, e) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out, err: e });
       });
     });
