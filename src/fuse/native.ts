@@ -112,27 +112,14 @@ type RawHandler = (op: number, id: number, ino: number, name: Buffer | undefined
  * numbers in a shared Float64Array, because each property read or write across
  * N-API costs more than the whole JS-side object construction.
  */
-interface RawFuseAddon {
+interface RawFuseAddon
+  extends Pick<FuseAddon, 'MNT_FORCE' | 'MNT_DETACH' | 'stop' | 'done' | 'destroy' | 'pendingCount' | 'umount2' | 'replyErr' | 'replyNone' | 'replyOpen' | 'replyBuf' | 'replyWrite' | 'replyReadlink' | 'replyDir'> {
   readonly SLOTS: number;
-  readonly MNT_FORCE: number;
-  readonly MNT_DETACH: number;
   mount(mountpoint: string, options: string, handler: RawHandler, nums: Float64Array): number;
-  stop(handle: number): number;
-  done(handle: number): boolean;
-  destroy(handle: number): boolean;
-  pendingCount(handle: number): number;
-  umount2(path: string, flags: number): number;
-  replyErr(id: number, errno: number): number;
-  replyNone(id: number): void;
   replyEntry(id: number, ino: number, mode: number, nlink: number, uid: number, gid: number, size: number, blocks: number, mtime: number, timeout: number): number;
   replyCreate(id: number, ino: number, mode: number, nlink: number, uid: number, gid: number, size: number, blocks: number, mtime: number, timeout: number, fh: number): number;
   replyAttr(id: number, ino: number, mode: number, nlink: number, uid: number, gid: number, size: number, blocks: number, mtime: number, timeout: number): number;
-  replyOpen(id: number, fh: number, directIo: boolean): number;
-  replyBuf(id: number, data: Buffer): number;
-  replyWrite(id: number, count: number): number;
-  replyReadlink(id: number, target: Buffer): number;
   replyStatfs(id: number, bsize: number, frsize: number, blocks: number, bfree: number, bavail: number, files: number, ffree: number, namemax: number): number;
-  replyDir(id: number, names: Buffer[], types: number[], offset: number, size: number): number;
 }
 
 /** The FuseRequest of one raw handler call; reads the slots before they are reused. */
