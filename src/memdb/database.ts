@@ -10,6 +10,7 @@
  */
 import { chmodSync, existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
+import { type U64, u64, u64ToSql } from '../wire/u64.js';
 
 export const VERSION_FILENAME = '__version__';
 
@@ -24,9 +25,9 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS tree (
   data BLOB);`;
 
 interface RowFields {
-  readonly inode: number;
-  readonly parent: number;
-  readonly version: number;
+  readonly inode: U64;
+  readonly parent: U64;
+  readonly version: U64;
   readonly writer: number;
   readonly mtime: number;
   readonly type: number;
@@ -45,7 +46,7 @@ export interface RowWrite extends RowFields {
 }
 
 export interface RootValues {
-  readonly version: number;
+  readonly version: U64;
   readonly writer: number;
   readonly mtime: number;
 }
@@ -82,6 +83,8 @@ export class Database {
       this.loadAll = this.db.prepare(
         'SELECT inode, parent, version, writer, mtime, type, CAST(name AS BLOB) AS name, data FROM tree;',
       );
+      // Integers as bigint: inodes and versions use all 64 bits (C binds guint64 as int64).
+      this.loadAll.safeIntegers(true);
       this.replace = readonly
         ? null
         : this.db.prepare(
@@ -101,9 +104,9 @@ export class Database {
   *rows(): Generator<Row> {
     for (const r of this.loadAll.iterate() as Iterable<Record<string, unknown>>) {
       yield {
-        inode: Number(r['inode']),
-        parent: Number(r['parent']),
-        version: Number(r['version']),
+        inode: u64(r['inode'] as bigint),
+        parent: u64(r['parent'] as bigint),
+        version: u64(r['version'] as bigint),
         writer: Number(r['writer']),
         mtime: Number(r['mtime']),
         type: Number(r['type']),
@@ -125,12 +128,12 @@ export class Database {
 
   writeRow(row: RowWrite): void {
     const { replace } = this.writable();
-    const info = replace.run(row.inode, row.parent, row.version, row.writer, row.mtime, row.type, Buffer.from(row.name, 'latin1'), row.data);
+    const info = replace.run(u64ToSql(row.inode), u64ToSql(row.parent), u64ToSql(row.version), row.writer, row.mtime, row.type, Buffer.from(row.name, 'latin1'), row.data);
     if (info.changes !== 1) throw new DatabaseError(`writing inode ${row.inode} changed ${info.changes} rows`);
   }
 
-  deleteRow(inode: number): void {
-    this.writable().remove.run(inode);
+  deleteRow(inode: U64): void {
+    this.writable().remove.run(u64ToSql(inode));
   }
 
   /** The `__version__` row as bdb_backend_write stores it: type 8, data NULL. */
@@ -142,7 +145,7 @@ export class Database {
    * bdb_backend_write: one transaction with an optional deleted row, an optional
    * entry row and always the `__version__` row.
    */
-  writeChange(change: { deleteInode?: number; entry?: RowWrite; root: RootValues }): void {
+  writeChange(change: { deleteInode?: U64; entry?: RowWrite; root: RootValues }): void {
     this.transaction(() => {
       if (change.deleteInode !== undefined && change.deleteInode !== 0) this.deleteRow(change.deleteInode);
       if (change.entry !== undefined) this.writeRow(change.entry);

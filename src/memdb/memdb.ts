@@ -27,6 +27,7 @@
  * | onChange / onReload  | status.c: record_memdb_change / _reload     |
  */
 import { DT_DIR, DT_REG, type EntryFields } from '../wire/entry.js';
+import { type U64, u64Compare, u64Inc } from '../wire/u64.js';
 import { databaseChecksum, entryCsum } from '../wire/hash.js';
 import { encodeIndex, indexEquals, type MemdbIndex } from '../wire/memdb-index.js';
 import { type Clock, type Log, silentLog, systemClock } from '../util/log.js';
@@ -73,7 +74,7 @@ export class MemdbOpenError extends Error {}
 
 export class Memdb {
   root: TreeEntry;
-  index: Map<number, TreeEntry>;
+  index: Map<U64, TreeEntry>;
   /** Sticky: once set every change returns −EIO until the daemon restarts (memdb.md §11). */
   errors = false;
   locks = new Map<string, LockInfo>();
@@ -86,7 +87,7 @@ export class Memdb {
   private readonly now: Clock;
   private readonly log: Log;
 
-  private constructor(db: Database, root: TreeEntry, index: Map<number, TreeEntry>, options: MemdbOptions) {
+  private constructor(db: Database, root: TreeEntry, index: Map<U64, TreeEntry>, options: MemdbOptions) {
     this.db = db;
     this.root = root;
     this.index = index;
@@ -165,7 +166,7 @@ export class Memdb {
   // ---- persistence helpers --------------------------------------------------
 
   /** Write a change to SQLite; on failure set the errors flag (memdb.md §11). */
-  private persist(change: { deleteInode?: number; entry?: RowWrite; root: { version: number; writer: number; mtime: number } }): boolean {
+  private persist(change: { deleteInode?: U64; entry?: RowWrite; root: { version: U64; writer: number; mtime: number } }): boolean {
     try {
       this.db.writeChange(change);
       return true;
@@ -180,7 +181,7 @@ export class Memdb {
     this.log.error({ err: (err as Error).message }, 'database write failed - memdb is now read-only until restart');
   }
 
-  private setRoot(version: number, writer: number, mtime: number): void {
+  private setRoot(version: U64, writer: number, mtime: number): void {
     this.root = makeRoot(version, writer, mtime, this.root.children!);
     this.index.set(0, this.root);
   }
@@ -226,7 +227,7 @@ export class Memdb {
       return -ENOENT;
     }
 
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     let size = offset + count;
     let content: Buffer | null = null;
     if (old !== null && old.data !== null) {
@@ -263,7 +264,7 @@ export class Memdb {
     if (typeof parent === 'number') return parent;
     if (isForbiddenName(basename)) return -EACCES;
     if (parent.children!.has(basename)) return -EEXIST;
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     const entry = makeEntry({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null });
     if (!this.persist({ entry: { ...entry, data: null }, root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
@@ -284,7 +285,7 @@ export class Memdb {
       if (entry.children!.size > 0) return -ENOTEMPTY;
       this.locks.delete(path);
     }
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     if (!this.persist({ deleteInode: entry.inode, root: { version, writer, mtime } })) return -EIO;
     this.unlinkFromMemory(parent, entry);
     this.setRoot(version, writer, mtime);
@@ -309,7 +310,7 @@ export class Memdb {
 
     let target: TreeEntry;
     let name: string;
-    let deleteInode = 0;
+    let deleteInode: U64 = 0;
     const existing = this.lookup(to);
     if (existing.entry !== null) {
       const victim = existing.entry;
@@ -336,7 +337,7 @@ export class Memdb {
     // (pitfall 5); refuse it. Only reachable with an empty directory.
     if (target === source) return this.dropVictimRow(deleteInode, -EINVAL);
 
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     const moved = makeEntry(
       { inode: source.inode, parent: target.inode, version, writer, mtime, size: source.size, type: source.type, name, data: source.data },
       source.children,
@@ -361,7 +362,7 @@ export class Memdb {
    * then loads a duplicate name and fails for good, and a restart resurrects the entry.
    * Peers cannot see the difference (no version change, memory as in C).
    */
-  private dropVictimRow(inode: number, result: number): number {
+  private dropVictimRow(inode: U64, result: number): number {
     if (inode === 0) return result;
     try {
       this.db.deleteRow(inode);
@@ -382,7 +383,7 @@ export class Memdb {
     const isLock = dirname === 'priv/lock' && old.type === DT_DIR;
     // utime(lock, 0) means "unlock"; a lock's mtime moves only forward, by its writer.
     if (isLock && (mtime < old.mtime || old.writer !== writer)) return -EACCES;
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     const entry = makeEntry({ ...old, version, writer, mtime }, old.children);
     if (!this.persist({ entry: touchedRow(entry), root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
@@ -504,8 +505,8 @@ export class Memdb {
    * would: the row has no data, so the file becomes empty (size 0). Memory only; the
    * database row is already empty. Returns the inodes changed.
    */
-  reloadDatalessFiles(inodes: Iterable<number>): number[] {
-    const changed: number[] = [];
+  reloadDatalessFiles(inodes: Iterable<U64>): U64[] {
+    const changed: U64[] = [];
     for (const inode of inodes) {
       const e = this.index.get(inode);
       if (e === undefined || e.type !== DT_REG || e.size === 0 || e.data !== null) continue;
@@ -519,9 +520,9 @@ export class Memdb {
 
   // ---- index, checksum, sync ------------------------------------------------
 
-  /** All entries sorted by inode (unsigned compare; inodes are non-negative numbers). */
+  /** All entries sorted by inode (unsigned compare). */
   sortedEntries(): TreeEntry[] {
-    return [...this.index.values()].sort((a, b) => a.inode - b.inode);
+    return [...this.index.values()].sort(byInode);
   }
 
   encodeIndex(): Buffer {
@@ -539,7 +540,7 @@ export class Memdb {
    * errors flag is set and memory is untouched.
    */
   commitUpdate(master: MemdbIndex, local: MemdbIndex, updates: readonly EntryFields[]): boolean {
-    let loaded: { root: TreeEntry; index: Map<number, TreeEntry> };
+    let loaded: { root: TreeEntry; index: Map<U64, TreeEntry> };
     try {
       loaded = this.db.transaction(() => {
         const keep = new Set(master.entries.map((e) => e.inode));
@@ -558,7 +559,7 @@ export class Memdb {
         }
         const tree = loadTree(this.db.rows());
         if (this.root.version === 0) throw new LoadError('new index has version 0 - internal error');
-        const encoded = encodeTreeIndex(tree.root, [...tree.index.values()].sort((a, b) => a.inode - b.inode));
+        const encoded = encodeTreeIndex(tree.root, [...tree.index.values()].sort(byInode));
         if (!indexEquals(encoded, master.raw)) throw new LoadError('new index does not match master index - internal error');
         return tree;
       });
@@ -577,6 +578,10 @@ export class Memdb {
     this.updateLocks();
     return true;
   }
+}
+
+function byInode(a: TreeEntry, b: TreeEntry): number {
+  return u64Compare(a.inode, b.inode);
 }
 
 export function encodeTreeIndex(root: TreeEntry, sorted: readonly TreeEntry[]): Buffer {
