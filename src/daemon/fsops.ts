@@ -10,7 +10,9 @@
  * themselves, and a truncate to a non-zero length sent as "count 0 at offset N",
  * which gives a file size without data wherever the file was emptied meanwhile
  * (memdb.md pitfall 2; a node holding such a file fails its next sync commit). We
- * send such a truncate as a truncating write of the first N bytes instead.
+ * send such a truncate as a truncating write of the first N bytes instead. Writes and
+ * truncates beyond MEMDB_MAX_FILE_SIZE are refused with EFBIG before sending (the
+ * fuse message's offset is a u32; C cuts a larger one).
  *
  * | here       | C (cfs-plug-memdb.c)                  |
  * |------------|---------------------------------------|
@@ -91,6 +93,9 @@ export class FsOps {
 
   async write(path: string, data: Buffer, offset: number): Promise<number> {
     const p = normalizePath(path);
+    // memdb_pwrite's limit, checked before sending: the wire offset is 32 bits, so a
+    // larger offset would be cut and applied at the wrong place on every node.
+    if (offset + data.length > MAX_FILE_SIZE) return -EFBIG;
     if (this.dcdb === null) return this.memdb.write(p, 0, this.now(), data, offset, false);
     return this.send(DcdbMessageType.WRITE, p, { offset, data });
   }
@@ -153,6 +158,7 @@ export class FsOps {
       return this.memdb.mtime(p, 0, mtime);
     }
     if (unlock) this.dcdb.sendUnlock(p, entryCsum(e), true);
-    return this.send(DcdbMessageType.MTIME, p, { offset: mtime });
+    // mtimes are u32 everywhere in the memdb; C passes the time as guint32 (cut modulo 2^32).
+    return this.send(DcdbMessageType.MTIME, p, { offset: mtime >>> 0 });
   }
 }

@@ -8,7 +8,7 @@
  * | Database.writeChange | bdb_backend_write (one transaction)         |
  * | Database.transaction | BEGIN / COMMIT / ROLLBACK around a commit   |
  */
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { type U64, u64, u64ToSql } from '../wire/u64.js';
 
@@ -23,6 +23,22 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS tree (
   type INTEGER NOT NULL CHECK(typeof(type)=='integer'),
   name TEXT NOT NULL,
   data BLOB);`;
+
+/**
+ * A u64 column as a JS number while it is in 0..2^53 − 1 and as decimal text outside
+ * (C binds guint64 as int64, so values from 2^63 are negative INTEGERs): exact for every
+ * value, and no bigint is created for ordinary rows (statement-wide safeIntegers cost
+ * ~5% of the load).
+ */
+function wide(column: string): string {
+  return `CASE WHEN ${column} BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} THEN ${column} ELSE CAST(${column} AS TEXT) END AS ${column}`;
+}
+
+function fromSql(v: unknown): U64 {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return u64(BigInt(v));
+  throw new DatabaseError(`expected an integer, got ${typeof v} ${String(v)}`);
+}
 
 interface RowFields {
   readonly inode: U64;
@@ -66,6 +82,7 @@ export class Database {
   private constructor(file: string, readonly: boolean) {
     this.file = file;
     this.readonly = readonly;
+    const existing = existsSync(file) && statSync(file).size > 0;
     this.created = !readonly && !existsSync(file);
     try {
       this.db = new BetterSqlite3(file, { readonly, fileMustExist: readonly, timeout: 10_000 });
@@ -73,18 +90,15 @@ export class Database {
       throw new DatabaseError(`cannot open database ${file}: ${(err as Error).message}`);
     }
     try {
-      if (!readonly) {
-        chmodSync(file, 0o600);
-        this.db.pragma('journal_mode = WAL');
-        this.db.pragma('synchronous = NORMAL');
-        this.db.exec(SCHEMA);
-      }
+      // An existing file is only read until the caller has loaded it (activate()): a
+      // database we refuse stays byte-identical. A file without `tree` is refused, not
+      // given a new table (C creates it and starts with an empty tree, outside the cluster).
+      if (existing && !this.hasTree()) throw new DatabaseError('it has no table tree');
+      if (!readonly && !existing) this.activate();
       // Names are read as raw bytes so that any byte sequence round-trips.
       this.loadAll = this.db.prepare(
-        'SELECT inode, parent, version, writer, mtime, type, CAST(name AS BLOB) AS name, data FROM tree;',
+        `SELECT ${wide('inode')}, ${wide('parent')}, ${wide('version')}, writer, mtime, type, CAST(name AS BLOB) AS name, data FROM tree;`,
       );
-      // Integers as bigint: inodes and versions use all 64 bits (C binds guint64 as int64).
-      this.loadAll.safeIntegers(true);
       this.replace = readonly
         ? null
         : this.db.prepare(
@@ -97,6 +111,26 @@ export class Database {
     }
   }
 
+  private active = false;
+
+  private hasTree(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tree';").get() !== undefined;
+  }
+
+  /**
+   * bdb_create's changes to the file: mode 0600, WAL, the schema. Called for a new
+   * file at once and for an existing one only after it loaded without error.
+   */
+  activate(): void {
+    if (this.readonly) throw new DatabaseError(`${this.file} is open read-only`);
+    if (this.active) return;
+    this.active = true;
+    chmodSync(this.file, 0o600);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+  }
+
   static open(file: string, options: { readonly?: boolean } = {}): Database {
     return new Database(file, options.readonly === true);
   }
@@ -104,9 +138,9 @@ export class Database {
   *rows(): Generator<Row> {
     for (const r of this.loadAll.iterate() as Iterable<Record<string, unknown>>) {
       yield {
-        inode: u64(r['inode'] as bigint),
-        parent: u64(r['parent'] as bigint),
-        version: u64(r['version'] as bigint),
+        inode: fromSql(r['inode']),
+        parent: fromSql(r['parent']),
+        version: fromSql(r['version']),
         writer: Number(r['writer']),
         mtime: Number(r['mtime']),
         type: Number(r['type']),

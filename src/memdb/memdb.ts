@@ -97,12 +97,12 @@ export class Memdb {
 
   /** memdb_open: open or create the database read-write and load it. */
   static open(file: string, options: MemdbOptions = {}): Memdb {
-    return Memdb.openWith(Database.open(file), options, true);
+    return Memdb.openWith(openDatabase(file, false), options, true);
   }
 
   /** Load a database for inspection; the file is opened read-only and never changed. */
   static openReadonly(file: string, options: MemdbOptions = {}): Memdb {
-    return Memdb.openWith(Database.open(file, { readonly: true }), options, false);
+    return Memdb.openWith(openDatabase(file, true), options, false);
   }
 
   private static openWith(db: Database, options: MemdbOptions, initialize: boolean): Memdb {
@@ -110,6 +110,9 @@ export class Memdb {
     try {
       const { root, index } = loadTree(db.rows());
       memdb = new Memdb(db, root, index, options);
+      if (!memdb.recreateVmlist()) throw new LoadError('detected duplicate VMID or invalid VM directory');
+      // Only a database that loaded is changed (WAL, schema, version 1): a refused file stays byte-identical.
+      if (initialize) db.activate();
       if (initialize && root.version === 0) {
         // A new file: C gives it version 1, writer 0, mtime now.
         const fresh = { version: 1, writer: 0, mtime: memdb.now() };
@@ -121,10 +124,6 @@ export class Memdb {
       db.close();
       if (err instanceof LoadError || err instanceof DatabaseError) throw new MemdbOpenError(`unable to load database ${db.file}: ${err.message}`);
       throw err;
-    }
-    if (!memdb.recreateVmlist()) {
-      db.close();
-      throw new MemdbOpenError(`unable to load database ${db.file}: detected duplicate VMID or invalid VM directory`);
     }
     memdb.updateLocks();
     return memdb;
@@ -577,6 +576,15 @@ export class Memdb {
     }
     this.updateLocks();
     return true;
+  }
+}
+
+function openDatabase(file: string, readonly: boolean): Database {
+  try {
+    return Database.open(file, { readonly });
+  } catch (err) {
+    if (err instanceof DatabaseError) throw new MemdbOpenError(`unable to load database ${file}: ${err.message}`);
+    throw err;
   }
 }
 

@@ -15,7 +15,9 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The canonical U64 of any integer, taken modulo 2^64 as C's guint64 does. */
 export function u64(v: number | bigint): U64 {
-  if (typeof v === 'number') {
+  if (typeof v === 'bigint') {
+    if (v >= 0n && v <= MAX_SAFE) return Number(v);
+  } else {
     if (Number.isSafeInteger(v) && v >= 0) return v;
     if (!Number.isInteger(v)) throw new RangeError(`u64 value is not an integer: ${v}`);
     v = BigInt(v);
