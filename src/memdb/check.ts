@@ -7,6 +7,7 @@
 import { bytesToName, DT_DIR, DT_REG, nameToText } from '../wire/entry.js';
 import type { U64 } from '../wire/u64.js';
 import { Database, type Row, VERSION_FILENAME } from './database.js';
+import { unlistableName } from './path.js';
 
 const EXPECTED_COLUMNS = ['inode', 'parent', 'version', 'writer', 'mtime', 'type', 'name', 'data'];
 
@@ -54,8 +55,12 @@ export function checkRows(rows: readonly Row[], problems: string[] = []): string
   for (const r of rows) {
     if (r.inode === 0) continue;
     const l = label(r);
-    if (r.name === null || r.name.length === 0) problems.push(`${l}: empty name`);
-    else if (r.name.includes(0x2f)) problems.push(`${l}: name contains '/'`);
+    if (r.name === null) problems.push(`${l}: empty name`);
+    else {
+      // Kept and replicated as C does, but no directory listing can show it.
+      const why = r.name.includes(0) ? 'name contains NUL (C cuts it there)' : unlistableName(bytesToName(r.name));
+      if (why !== null) problems.push(`${l}: ${why}, not listed by readdir`);
+    }
     if (r.type !== DT_DIR && r.type !== DT_REG) problems.push(`${l}: unknown type ${r.type}`);
     if (r.type === DT_DIR && r.data !== null && r.data.length > 0) problems.push(`${l}: directory contains ${r.data.length} bytes of data`);
     if (r.parent !== 0) {

@@ -12,6 +12,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { farOffsetProbes } from '../helpers/probes.js';
 
 const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 const bin = join(repoRoot, 'bin', 'pmxcfs-ts.mjs');
@@ -223,6 +225,33 @@ describe('fuse mount (real kernel FUSE, child daemon)', { skip }, () => {
     assert.match(r.err, /File too large/);
     assert.equal(await env.ok('stat -c %s big2'), '1048576\n');
     await env.ok('rm big big2');
+  });
+
+  it('writes, truncates and fallocate at offsets beyond 32 bits are refused and change nothing (issue 16)', async () => {
+    await env.ok('printf abc > far.txt');
+    for (const p of farOffsetProbes('far.txt')) {
+      const r = await env.sh(p.cmd);
+      assert.notEqual(r.code, 0, p.cmd);
+      assert.match(r.err, p.err, p.cmd);
+    }
+    assert.equal(await env.ok('cat far.txt'), 'abc');
+    await env.ok('rm far.txt');
+  });
+
+  it('entries with hostile names do not break listings (issue 16)', async () => {
+    assert.equal(await env.stopDaemon('SIGTERM'), 0);
+    const db = new BetterSqlite3(join(env.dir, 'lib', 'config.db'));
+    const v = (db.prepare('SELECT max(inode) AS m FROM tree').get() as { m: number }).m + 1;
+    db.prepare("INSERT INTO tree VALUES (?, 0, ?, 0, 1700000000, 4, 'hostile', NULL)").run(v, v);
+    const ins = db.prepare('INSERT INTO tree VALUES (?, ?, ?, 0, 1700000000, 8, CAST(? AS TEXT), NULL)');
+    ['a/b', 'y'.repeat(300), 'fine'].forEach((n, k) => ins.run(v + 1 + k, v, v + 1 + k, Buffer.from(n)));
+    db.prepare('UPDATE tree SET version = ? WHERE inode = 0').run(v + 10);
+    db.close();
+    await env.startDaemon();
+    assert.equal(await env.ok('ls hostile'), 'fine\n');
+    assert.match(await env.ok('ls'), /hostile/);
+    await env.ok('ls hostile >/dev/null && ls hostile >/dev/null');
+    assert.equal(env.daemonOut.split('\n').filter((l) => l.includes('directory entry not listed')).length, 2, 'one log line per hostile entry');
   });
 
   it('statfs', async () => {
