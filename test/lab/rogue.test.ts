@@ -56,6 +56,9 @@ describe('a rogue CPG member in the lab', { skip, timeout: 600_000 }, () => {
     await rogueRound(8, 400, true);
     await allAlive('after future protocol versions');
     for (const i of NODES) assert.doesNotMatch(lab.readLog(i, 'pmxcfs'), /uncaught|unhandled|RangeError|TypeError/i, `n${i} log`);
+    // the rogue was heard: the daemons logged its bad messages and the newer protocol
+    const logs = NODES.map((i) => lab.readLog(i, 'pmxcfs')).join('\n');
+    assert.match(logs, /protocol version/i, 'a future protocol version was seen');
   });
 
   it('SIGTERM ends every daemon within 10 s; a restart after the rogue left brings the cluster back', async () => {
