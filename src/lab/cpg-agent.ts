@@ -193,6 +193,7 @@ async function rogue(count: number, late: boolean): Promise<void> {
     if (transport?.send([hostile.next(late && k >= count * 0.9, true)]) === CsError.OK) sent++;
     if (k % 20 === 19) await new Promise((r) => setTimeout(r, 5));
   }
+  if (late) for (let k = 0; k < 3; k++) if (transport?.send([hostile.futureVersion()]) === CsError.OK) sent++;
   emit({ ev: 'rogue-sent', count, sent });
 }
 

@@ -132,7 +132,7 @@ export class HostileMessages {
     const roll = r.int(1000);
     if (roll < 2) return this.normal(DcdbMessageType.WRITE, encodeFuseMessage({ offset: 0, flags: 0, path: 'big', to: null, data: Buffer.alloc(OVERSIZE) }));
     if (roll < 4) return this.state(DfsmMessageType.UPDATE, Buffer.concat([encodeUpdate({ inode: 5, parent: 0, version: 5, writer: 1, mtime: 1, size: 0, type: DT_REG, name: 'o', data: null }), Buffer.alloc(OVERSIZE)]));
-    if (late && roll < 8) return this.normal(DcdbMessageType.CREATE, encodeFuseMessage({ offset: 0, flags: 0, path: 'future', to: null, data: null }), 2 + r.int(0xfffffff0));
+    if (late && roll < 8) return this.futureVersion();
     if (late && roll < 12) return this.bytes(r.int(80));
     if (synced && roll < 800) {
       const m = this.validNormal();
@@ -147,6 +147,11 @@ export class HostileMessages {
     if (roll < 500 && this.seen.length > 0) return this.mutate(r.pick(this.seen), late);
     if (roll < 750) return this.mutate(this.valid(), late);
     return this.valid();
+  }
+
+  /** A valid CREATE with a protocol version above ours (C: "detected newer protocol", VERSION_ERROR). */
+  futureVersion(): Buffer {
+    return this.normal(DcdbMessageType.CREATE, encodeFuseMessage({ offset: 0, flags: 0, path: 'future', to: null, data: null }), 2 + this.rng.int(0xfffffff0));
   }
 
   /** The STATE answering the current round like a member (usually; once per round), or null. */

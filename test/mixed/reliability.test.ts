@@ -94,20 +94,72 @@ describe('issue 16 probes on a C + 2 TS cluster', { skip, timeout: 900_000 }, ()
     }
   });
 
-  it('concurrent O_APPEND from all nodes: measured (what an appending writer can rely on)', async (t) => {
-    const N = 100;
-    await sh(1, ': > /etc/pve/append.log');
-    await m.waitConverged();
-    const runs = await Promise.all(NODES.map((i) => sh(i, `ok=0; for k in $(seq 1 ${N}); do echo "n${i}-$k" >> /etc/pve/append.log && ok=$((ok+1)); done; echo $ok`)));
-    await m.waitConverged(60_000);
-    const acked = runs.map((r) => Number(r.stdout.trim()));
-    const lines = (await sh(2, 'cat /etc/pve/append.log')).stdout.split('\n').filter((l) => l.length > 0);
-    const present = NODES.map((i) => lines.filter((l) => l.startsWith(`n${i}-`)).length);
-    t.diagnostic(`mixed C+TS O_APPEND: acknowledged ${acked.join('/')} (n1 C, n2 n3 TS), present ${present.join('/')}, total ${lines.length} of ${acked.reduce((a, b) => a + b, 0)}`);
-    // Each single node's own appends are ordered: its lines that survive are in order.
-    for (const i of NODES) {
-      const own = lines.filter((l) => l.startsWith(`n${i}-`)).map((l) => Number(l.split('-')[1]));
-      assert.deepEqual(own, [...own].sort((a, b) => a - b), `n${i}'s surviving lines keep their order`);
+  it('ENOSPC under /var/lib/pve-cluster during a full-copy commit: nothing half-applied, nothing lost, restart recovers', async (t) => {
+    // 2 x 600 KB of data the joining nodes must copy into a 256 KiB tmpfs
+    for (const k of [1, 2]) assert.equal((await sh(2, `head -c 600000 /dev/urandom | base64 -w0 | head -c 600000 > /etc/pve/fill${k}.bin`)).code, 0);
+    const sum = await m.waitConverged(60_000);
+    for (const i of [1, 3]) await m.stop(i);
+    for (const i of [1, 3]) {
+      const r = await m.lab.exec(i, ['sh', '-c', 'cp -a /var/lib/pve-cluster /tmp/pvc-save && mount -t tmpfs -o size=256k tmpfs /var/lib/pve-cluster']);
+      assert.equal(r.code, 0, r.stderr);
     }
+    m.start(1);
+    m.d.start(3, [], { fuse: true });
+    await new Promise((r) => setTimeout(r, 15_000));
+    const alive3 = await m.d.tryStatus(3);
+    const w = await sh(2, 'echo during > /etc/pve/during-enospc.txt; echo rc=$?');
+    t.diagnostic(`C (n1) log on ENOSPC: ${m.tail(1, 400).split('\n').filter((l) => /database|sqlite|full|space|error|crit/i.test(l)).slice(-4).join(' | ')}`);
+    t.diagnostic(`TS (n3): daemon ${alive3 === undefined ? 'not answering' : `mode ${alive3.dfsm?.mode}`}; log: ${m.tail(3, 400).split('\n').filter((l) => /database|full|space|commit|error/i.test(l)).slice(-4).join(' | ')}`);
+    assert.match(w.stdout, /rc=0/, 'the healthy node keeps writing');
+    for (const i of [1, 3]) {
+      await m.stop(i);
+      assert.equal((await m.lab.exec(i, ['sh', '-c', 'umount /var/lib/pve-cluster && rm -rf /var/lib/pve-cluster/* && cp -a /tmp/pvc-save/. /var/lib/pve-cluster/ && rm -rf /tmp/pvc-save'])).code, 0);
+    }
+    m.start(1);
+    m.d.start(3, [], { fuse: true });
+    const after = await m.waitConverged(120_000);
+    assert.notEqual(after, sum, 'the write made during the probe is there');
+    for (const i of NODES) assert.equal((await sh(i, 'cat /etc/pve/during-enospc.txt')).stdout, 'during\n');
+  });
+
+  it('concurrent O_APPEND from all nodes: measured (what an appending writer can rely on)', async (t) => {
+    t.diagnostic(`C+TS+TS O_APPEND: ${await appendProbe(m)}`);
   });
 });
+
+/** 3 nodes append 100 lines each to one file at once; acknowledged vs present lines. */
+async function appendProbe(m: Mixed): Promise<string> {
+  const N = 100;
+  await m.d.sh(1, ': > /etc/pve/append.log');
+  await m.waitConverged();
+  const runs = await Promise.all(NODES.map((i) => m.d.sh(i, `ok=0; for k in $(seq 1 ${N}); do echo "n${i}-$k" >> /etc/pve/append.log && ok=$((ok+1)); done; echo $ok`)));
+  await m.waitConverged(60_000);
+  const acked = runs.map((r) => Number(r.stdout.trim()));
+  const lines = (await m.d.sh(2, 'cat /etc/pve/append.log')).stdout.split('\n').filter((l) => l.length > 0);
+  // Each node's own appends are ordered: the lines of one node that survive keep their order.
+  for (const i of NODES) {
+    const own = lines.filter((l) => l.startsWith(`n${i}-`)).map((l) => Number(l.split('-')[1]));
+    assert.deepEqual(own, [...own].sort((a, b) => a - b), `n${i}'s surviving lines keep their order`);
+  }
+  const present = NODES.map((i) => lines.filter((l) => l.startsWith(`n${i}-`)).length);
+  return `acknowledged ${acked.join('/')}, present ${present.join('/')}, total ${lines.length} of ${acked.reduce((a, b) => a + b, 0)}`;
+}
+
+for (const kinds of [['C', 'C', 'C'], ['T', 'T', 'T']] as const) {
+  describe(`concurrent O_APPEND on an all-${kinds[0]} cluster (measured)`, { skip, timeout: 600_000 }, () => {
+    const m = new Mixed(kinds, ownedLabPrefix(`rap${kinds[0]}`));
+    before(async () => {
+      await m.lab.down();
+      await m.lab.up(3, { wait: true, timeoutMs: 60_000 });
+      for (const i of NODES) if (kinds[0] === 'C') m.start(i);
+      else m.d.start(i, [], { fuse: true });
+      await m.waitConverged(120_000);
+    });
+    after(async () => {
+      await m.down();
+    });
+    it('3 x 100 appends at once', async (t) => {
+      t.diagnostic(`all-${kinds[0]} O_APPEND: ${await appendProbe(m)}`);
+    });
+  });
+}
