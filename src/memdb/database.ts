@@ -125,10 +125,15 @@ export class Database {
     if (this.readonly) throw new DatabaseError(`${this.file} is open read-only`);
     if (this.active) return;
     this.active = true;
-    chmodSync(this.file, 0o600);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    try {
+      chmodSync(this.file, 0o600);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      // e.g. a read-only file or file system (C: "chmod failed", memdb_open fails)
+      throw new DatabaseError(`cannot open ${this.file} for writing: ${(err as Error).message}`);
+    }
   }
 
   static open(file: string, options: { readonly?: boolean } = {}): Database {

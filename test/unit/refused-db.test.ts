@@ -75,6 +75,16 @@ describe('a refused database is left byte-identical', () => {
     assert.equal(statSync(file).mode & 0o777, 0o600);
   });
 
+  it('a read-only database file (read-only bind mount): a clear open error, the file untouched', { skip: process.getuid?.() !== 0 || !existsSync('/usr/bin/unshare') ? 'needs root and unshare' : false }, () => {
+    const file = sqliteFile('ro.db', GOOD_SCHEMA);
+    const before = sha(file);
+    const memdb = join(repoRoot, 'dist/src/memdb/memdb.js');
+    const js = `import('${memdb}').then((m) => { try { m.Memdb.open('${file}'); console.log('opened'); } catch (e) { console.log(e.constructor.name + ': ' + e.message); } })`;
+    const out = execFileSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${file} ${file} && mount -o remount,bind,ro ${file} && ${process.execPath} -e "${js}"`], { encoding: 'utf8' });
+    assert.match(out, /^MemdbOpenError: unable to load database .*cannot open .* for writing: .*read-only file system/m);
+    assert.equal(sha(file), before);
+  });
+
   it('`db check` names the missing table and leaves the file alone', () => {
     const file = sqliteFile('notree-cli.db', 'CREATE TABLE other (x INTEGER);');
     const before = sha(file);
