@@ -7,7 +7,7 @@
 import { bytesToName, DT_DIR, DT_REG, nameToText } from '../wire/entry.js';
 import type { U64 } from '../wire/u64.js';
 import { Database, type Row, VERSION_FILENAME } from './database.js';
-import { unlistableName } from './path.js';
+import { NAME_MAX, unlistableName } from './path.js';
 
 const EXPECTED_COLUMNS = ['inode', 'parent', 'version', 'writer', 'mtime', 'type', 'name', 'data'];
 
@@ -60,6 +60,7 @@ export function checkRows(rows: readonly Row[], problems: string[] = []): string
       // Kept and replicated as C does, but no directory listing can show it.
       const why = r.name.includes(0) ? 'name contains NUL (C cuts it there)' : unlistableName(bytesToName(r.name));
       if (why !== null) problems.push(`${l}: ${why}, not listed by readdir`);
+      else if (r.name.length > NAME_MAX) problems.push(`${l}: name of ${r.name.length} bytes is longer than NAME_MAX (${NAME_MAX}); listed, but many programs fail on it`);
     }
     if (r.type !== DT_DIR && r.type !== DT_REG) problems.push(`${l}: unknown type ${r.type}`);
     if (r.type === DT_DIR && r.data !== null && r.data.length > 0) problems.push(`${l}: directory contains ${r.data.length} bytes of data`);

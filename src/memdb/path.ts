@@ -50,7 +50,9 @@ export function pathComponents(path: string): string[] | 'root' {
   return path.split('/').filter((c) => c.length > 0);
 }
 
-/** NAME_MAX: the longest name a directory listing can hand to a program. */
+/** fuse_kernel.h: FUSE_NAME_MAX — a longer name in a readdir reply makes the kernel fail the whole listing. */
+export const FUSE_NAME_MAX = 1024;
+/** NAME_MAX: longer names reach programs (and C lists them) but many tools cannot handle them. */
 export const NAME_MAX = 255;
 
 /**
@@ -63,6 +65,6 @@ export function unlistableName(name: string): string | null {
   if (name.includes('/')) return "name contains '/'";
   if (name.includes('\0')) return 'name contains NUL';
   if (name === '.' || name === '..') return `name '${name}'`;
-  if (name.length > NAME_MAX) return `name of ${name.length} bytes (more than ${NAME_MAX})`;
+  if (name.length > FUSE_NAME_MAX) return `name of ${name.length} bytes (more than ${FUSE_NAME_MAX})`;
   return null;
 }

@@ -95,12 +95,14 @@ describe('issue 16 probes on a C + 2 TS cluster', { skip, timeout: 900_000 }, ()
   });
 
   it('ENOSPC under /var/lib/pve-cluster during a full-copy commit: nothing half-applied, nothing lost, restart recovers', async (t) => {
+    // the host's /tmp (nodes share it): one save directory per node
+    const save = (i: number): string => `/tmp/${m.lab.prefix}-pvc-save-n${i}`;
     // 2 x 600 KB of data the joining nodes must copy into a 256 KiB tmpfs
     for (const k of [1, 2]) assert.equal((await sh(2, `head -c 600000 /dev/urandom | base64 -w0 | head -c 600000 > /etc/pve/fill${k}.bin`)).code, 0);
     const sum = await m.waitConverged(60_000);
     for (const i of [1, 3]) await m.stop(i);
     for (const i of [1, 3]) {
-      const r = await m.lab.exec(i, ['sh', '-c', 'cp -a /var/lib/pve-cluster /tmp/pvc-save && mount -t tmpfs -o size=256k tmpfs /var/lib/pve-cluster']);
+      const r = await m.lab.exec(i, ['sh', '-c', `mkdir -p ${save(i)} && cp -a /var/lib/pve-cluster/. ${save(i)}/ && mount -t tmpfs -o size=256k tmpfs /var/lib/pve-cluster`]);
       assert.equal(r.code, 0, r.stderr);
     }
     m.start(1);
@@ -113,7 +115,8 @@ describe('issue 16 probes on a C + 2 TS cluster', { skip, timeout: 900_000 }, ()
     assert.match(w.stdout, /rc=0/, 'the healthy node keeps writing');
     for (const i of [1, 3]) {
       await m.stop(i);
-      assert.equal((await m.lab.exec(i, ['sh', '-c', 'umount /var/lib/pve-cluster && rm -rf /var/lib/pve-cluster/* && cp -a /tmp/pvc-save/. /var/lib/pve-cluster/ && rm -rf /tmp/pvc-save'])).code, 0);
+      const r = await m.lab.exec(i, ['sh', '-c', `umount /var/lib/pve-cluster && cp -a ${save(i)}/. /var/lib/pve-cluster/ && rm -rf ${save(i)}`]);
+      assert.equal(r.code, 0, r.stderr);
     }
     m.start(1);
     m.d.start(3, [], { fuse: true });

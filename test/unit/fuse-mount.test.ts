@@ -244,7 +244,7 @@ describe('fuse mount (real kernel FUSE, child daemon)', { skip }, () => {
     const v = (db.prepare('SELECT max(inode) AS m FROM tree').get() as { m: number }).m + 1;
     db.prepare("INSERT INTO tree VALUES (?, 0, ?, 0, 1700000000, 4, 'hostile', NULL)").run(v, v);
     const ins = db.prepare('INSERT INTO tree VALUES (?, ?, ?, 0, 1700000000, 8, CAST(? AS TEXT), NULL)');
-    ['a/b', 'y'.repeat(300), 'fine'].forEach((n, k) => ins.run(v + 1 + k, v, v + 1 + k, Buffer.from(n)));
+    ['a/b', 'y'.repeat(1100), 'fine'].forEach((n, k) => ins.run(v + 1 + k, v, v + 1 + k, Buffer.from(n)));
     db.prepare('UPDATE tree SET version = ? WHERE inode = 0').run(v + 10);
     db.close();
     await env.startDaemon();

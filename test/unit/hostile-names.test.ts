@@ -1,8 +1,9 @@
 /**
  * Issue 16 finding 4: names C accepts from a database or a leader but no directory
- * listing can carry ('/' inside, '.', '..', more than 255 bytes). They stay in the tree,
+ * listing can carry ('/' inside, '.', '..', more than 1024 bytes). They stay in the tree,
  * index and checksum byte-exact (C nodes hold them), listings skip them with one log
- * line per entry, and `db check` reports them (also empty names and embedded NULs).
+ * line per entry, and `db check` reports them (also empty names, embedded NULs and
+ * names longer than 255 bytes, which are listed as C lists them).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -23,7 +24,7 @@ import { repoRoot } from '../helpers/golden.js';
 const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-ts-names-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const LONG = 'x'.repeat(300);
+const LONG = 'x'.repeat(1100);
 const HOSTILE = ['a/b', '.', '..', LONG];
 
 /** A database holding good.txt and one file per hostile name (rows written as C's REPLACE would). */
@@ -66,7 +67,7 @@ describe('hostile names', () => {
   });
 
   it('`db check` reports each of them (and empty names, embedded NULs)', () => {
-    const file = hostileDb('check.db', "INSERT INTO tree VALUES (20, 0, 10, 1, 1, 8, CAST(X'6e00756c' AS TEXT), NULL);");
+    const file = hostileDb('check.db', `INSERT INTO tree VALUES (20, 0, 10, 1, 1, 8, CAST(X'6e00756c' AS TEXT), NULL); INSERT INTO tree VALUES (21, 0, 10, 1, 1, 8, '${'y'.repeat(300)}', NULL);`);
     let out = '';
     try {
       execFileSync(process.execPath, [join(repoRoot, 'bin/pmxcfs-ts.mjs'), 'db', 'check', file], { encoding: 'utf8' });
@@ -76,7 +77,8 @@ describe('hostile names', () => {
     assert.match(out, /inode 3 'a\/b': name contains '\/', not listed by readdir/);
     assert.match(out, /inode 4 '\.': name '\.', not listed/);
     assert.match(out, /inode 5 '\.\.': name '\.\.', not listed/);
-    assert.match(out, /inode 6 'x+': name of 300 bytes \(more than 255\), not listed/);
+    assert.match(out, /inode 6 'x+': name of 1100 bytes \(more than 1024\), not listed/);
+    assert.match(out, /inode 21 'y+': name of 300 bytes is longer than NAME_MAX \(255\); listed/);
     assert.match(out, /inode 20 .*: name contains NUL/);
   });
 });
