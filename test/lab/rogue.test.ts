@@ -25,7 +25,10 @@ describe('a rogue CPG member in the lab', { skip, timeout: 600_000 }, () => {
 
   /** Every daemon still runs: its control socket answers. */
   async function allAlive(what: string): Promise<void> {
-    for (const i of NODES) assert.notEqual(await d.tryStatus(i), undefined, `n${i} daemon gone ${what}:\n${lab.readLog(i, 'pmxcfs').slice(-2000)}`);
+    for (const i of NODES) {
+      const r = await lab.exec(i, d.cli('status', '--json'), { timeoutMs: 20_000 });
+      assert.equal(r.code, 0, `n${i} status ${what}: ${r.stderr}\n${lab.readLog(i, 'pmxcfs').slice(-2000)}`);
+    }
   }
 
   async function rogueRound(seed: number, count: number, late: boolean): Promise<void> {

@@ -150,7 +150,7 @@ async function appendProbe(m: Mixed): Promise<string> {
 
 for (const kinds of [['C', 'C', 'C'], ['T', 'T', 'T']] as const) {
   describe(`concurrent O_APPEND on an all-${kinds[0]} cluster (measured)`, { skip, timeout: 600_000 }, () => {
-    const m = new Mixed(kinds, ownedLabPrefix(`rap${kinds[0]}`));
+    const m = new Mixed(kinds, ownedLabPrefix(`rap${kinds[0].toLowerCase()}`));
     before(async () => {
       await m.lab.down();
       await m.lab.up(3, { wait: true, timeoutMs: 60_000 });
