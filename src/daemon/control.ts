@@ -10,7 +10,7 @@ import { errnoName } from '../memdb/errno.js';
 import { DT_DIR } from '../wire/entry.js';
 import { nameFromText, nameToText } from '../wire/entry.js';
 import type { Log } from '../util/log.js';
-import type { FsOps } from './fsops.js';
+import type { FsOps } from '../fsops/fsops.js';
 import { toJson } from '../util/json.js';
 import type { U64 } from '../wire/u64.js';
 

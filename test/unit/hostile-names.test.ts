@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { FsOps } from '../../src/daemon/fsops.js';
+import { FsOps } from '../../src/fsops/fsops.js';
 import { PveFs } from '../../src/fuse/fs.js';
 import { StatusCounters } from '../../src/fuse/plugins.js';
 import { Memdb } from '../../src/memdb/memdb.js';
