@@ -16,12 +16,17 @@ import { ownedLabPrefix } from '../../src/lab/lab.js';
 import { Mixed, mixedUnavailable } from './cluster.js';
 
 const skip = mixedUnavailable();
+
+/** Never write into the plain directory under a missing FUSE mount (as Mixed.ops). */
+function mounted(script: string): string {
+  return `grep -q ' /etc/pve fuse' /proc/mounts || { echo 'no FUSE mount on /etc/pve' >&2; exit 99; }; ${script}`;
+}
 const NODES = [1, 2, 3];
 const TS = [2, 3];
 
 describe('issue 16 probes on a C + 2 TS cluster', { skip, timeout: 900_000 }, () => {
   const m = new Mixed(['C', 'T', 'T'], ownedLabPrefix('rmix'));
-  const sh = (i: number, script: string) => m.d.sh(i, script);
+  const sh = (i: number, script: string) => m.d.sh(i, mounted(script));
 
   function startAll(): void {
     m.start(1);
@@ -133,12 +138,12 @@ describe('issue 16 probes on a C + 2 TS cluster', { skip, timeout: 900_000 }, ()
 /** 3 nodes append 100 lines each to one file at once; acknowledged vs present lines. */
 async function appendProbe(m: Mixed): Promise<string> {
   const N = 100;
-  await m.d.sh(1, ': > /etc/pve/append.log');
+  await m.d.sh(1, mounted(': > /etc/pve/append.log'));
   await m.waitConverged();
-  const runs = await Promise.all(NODES.map((i) => m.d.sh(i, `ok=0; for k in $(seq 1 ${N}); do echo "n${i}-$k" >> /etc/pve/append.log && ok=$((ok+1)); done; echo $ok`)));
+  const runs = await Promise.all(NODES.map((i) => m.d.sh(i, mounted(`ok=0; for k in $(seq 1 ${N}); do echo "n${i}-$k" >> /etc/pve/append.log && ok=$((ok+1)); done; echo $ok`))));
   await m.waitConverged(60_000);
   const acked = runs.map((r) => Number(r.stdout.trim()));
-  const lines = (await m.d.sh(2, 'cat /etc/pve/append.log')).stdout.split('\n').filter((l) => l.length > 0);
+  const lines = (await m.d.sh(2, mounted('cat /etc/pve/append.log'))).stdout.split('\n').filter((l) => l.length > 0);
   // Each node's own appends are ordered: the lines of one node that survive keep their order.
   for (const i of NODES) {
     const own = lines.filter((l) => l.startsWith(`n${i}-`)).map((l) => Number(l.split('-')[1]));
