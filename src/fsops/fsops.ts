@@ -26,9 +26,9 @@
  * | read       | cfs_plug_memdb_read                   |
  */
 import type { Dcdb } from '../dcdb/dcdb.js';
-import { EBUSY, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../memdb/errno.js';
+import { EBUSY, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR } from '../memdb/errno.js';
 import { MAX_FILE_SIZE, type Memdb } from '../memdb/memdb.js';
-import { pathIsLockdir, splitPath } from '../memdb/path.js';
+import { FUSE_NAME_MAX, pathIsLockdir, splitPath } from '../memdb/path.js';
 import type { TreeEntry } from '../memdb/tree.js';
 import { type Clock, systemClock } from '../util/log.js';
 import { DcdbMessageType } from '../wire/dcdb.js';
@@ -36,6 +36,15 @@ import { DT_DIR } from '../wire/entry.js';
 import { entryCsum } from '../wire/hash.js';
 
 /** Paths inside the filesystem are relative byte strings without leading slashes (pmxcfs.c: find_plug). */
+/**
+ * A name no listing could show (longer than FUSE_NAME_MAX; newer kernels pass such
+ * names to us, older ones fail a listing holding one): refused before sending, so
+ * what a local user creates is always listable. C accepts them.
+ */
+function unlistable(path: string): boolean {
+  return splitPath(path).basename.length > FUSE_NAME_MAX;
+}
+
 export function normalizePath(path: string): string {
   let i = 0;
   while (path[i] === '/') i++;
@@ -104,6 +113,7 @@ export class FsOps {
   async create(path: string): Promise<number> {
     if (this.closed) return -EBUSY;
     const p = normalizePath(path);
+    if (unlistable(p)) return -ENAMETOOLONG;
     if (this.dcdb === null) return this.memdb.create(p, 0, this.now());
     return this.send(DcdbMessageType.CREATE, p, {});
   }
@@ -142,6 +152,7 @@ export class FsOps {
   async mkdir(path: string): Promise<number> {
     if (this.closed) return -EBUSY;
     const p = normalizePath(path);
+    if (unlistable(p)) return -ENAMETOOLONG;
     if (this.dcdb === null) return this.memdb.mkdir(p, 0, this.now());
     return this.send(DcdbMessageType.MKDIR, p, {});
   }
@@ -158,6 +169,7 @@ export class FsOps {
     if (this.closed) return -EBUSY;
     const f = normalizePath(from);
     const t = normalizePath(to);
+    if (unlistable(t)) return -ENAMETOOLONG;
     const source = this.memdb.getattr(f);
     const target = this.memdb.getattr(t);
     if (source !== null && target === source) return 0; // rename(2) onto the same entry is a no-op

@@ -238,6 +238,23 @@ describe('fuse mount (real kernel FUSE, child daemon)', { skip }, () => {
     await env.ok('rm far.txt');
   });
 
+  it('long names and paths (issue 16): names up to 1024 bytes work and are listed, longer ones get ENAMETOOLONG; trees deeper than PATH_MAX work', async () => {
+    const n300 = 'n'.repeat(300);
+    assert.equal(await env.ok(`echo ok > ${n300} && cat ${n300} && ls | grep -c '^n*$'`), 'ok\n1\n');
+    const long = await env.sh(`echo x > ${'m'.repeat(1025)}`);
+    assert.notEqual(long.code, 0);
+    assert.match(long.err, /File name too long/);
+    const deep = Array.from({ length: 20 }, () => 'd'.repeat(250)).join('/');
+    // mkdir -p works component by component, so the tree can be deeper than PATH_MAX;
+    // only a single path string beyond 4096 bytes is refused, by the kernel
+    await env.ok(`mkdir -p ${deep}`);
+    const r = await env.sh(`stat ${deep}`);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /File name too long/);
+    assert.equal(await env.ok(`find ${'d'.repeat(250)} -type d | wc -l`), '20\n');
+    await env.ok(`rm ${n300}; rm -rf ${'d'.repeat(250)}`);
+  });
+
   it('entries with hostile names do not break listings (issue 16)', async () => {
     assert.equal(await env.stopDaemon('SIGTERM'), 0);
     const db = new BetterSqlite3(join(env.dir, 'lib', 'config.db'));
