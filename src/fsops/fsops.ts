@@ -118,9 +118,15 @@ export class FsOps {
     return this.send(DcdbMessageType.CREATE, p, {});
   }
 
-  async write(path: string, data: Buffer, offset: number): Promise<number> {
+  /**
+   * `append` (O_APPEND): the kernel's offset is the size it cached, stale when another
+   * node changed the file; the size in this node's memdb is the latest it knows. C
+   * writes at the kernel's offset and loses more appends racing from several nodes.
+   */
+  async write(path: string, data: Buffer, offset: number, append = false): Promise<number> {
     if (this.closed) return -EBUSY;
     const p = normalizePath(path);
+    if (append) offset = this.memdb.getattr(p)?.size ?? offset;
     // memdb_pwrite's limit, checked before sending: the wire offset is 32 bits, so a
     // larger offset would be cut and applied at the wrong place on every node.
     if (offset + data.length > MAX_FILE_SIZE) return -EFBIG;

@@ -293,11 +293,11 @@ export class PveFs {
     return this.quorumGuard() || this.o.fsops.utimens(g.path, mtime);
   }
 
-  async write(path: string, data: Buffer, offset: number): Promise<number> {
+  async write(path: string, data: Buffer, offset: number, append = false): Promise<number> {
     const t = resolve(path);
     if (t.kind === 'fixed') return t.name === '.debug' ? writeDebug(this.o.sources, data, offset) : -EIO;
     if (t.kind !== 'memdb') return -EACCES;
-    return this.quorumGuard() || this.o.fsops.write(t.path, data, offset);
+    return this.quorumGuard() || this.o.fsops.write(t.path, data, offset, append);
   }
 
   read(path: string, offset: number, size: number): Buffer | number {
