@@ -34,6 +34,7 @@ import type { Log } from '../util/log.js';
 import { DcdbMessageType, decodeFuseMessage, decodeUnlock } from '../wire/dcdb.js';
 import { DfsmMessageType, NORMAL_HEADER_SIZE } from '../wire/dfsm.js';
 import { DT_DIR, type EntryFields } from '../wire/entry.js';
+import { toJson } from '../util/json.js';
 
 /** A copy of one tree entry's fields (no children), for comparisons. */
 export type EntrySnap = EntryFields;
@@ -314,7 +315,7 @@ export class SimCluster {
   /** The dcdb/memdb log: errors printed in verbose mode. */
   appLog(proc: NodeProcess): Log | undefined {
     if (!this.opts.verbose) return undefined;
-    const print = (obj: object, msg?: string) => console.log(`[${this.step}] ${proc.name} dcdb: ${msg ?? ''} ${JSON.stringify(obj)}`);
+    const print = (obj: object, msg?: string) => console.log(`[${this.step}] ${proc.name} dcdb: ${msg ?? ''} ${toJson(obj)}`);
     return { debug() {}, info() {}, warn: print, error: print };
   }
 
