@@ -127,7 +127,7 @@ class Bench {
     return this.lab
       .readLog(i, 'pmxcfs')
       .split('\n')
-      .filter((l) => (kind === 'C' ? l.startsWith('[dcdb] ') : l.startsWith('{')))
+      .filter((l) => (kind === 'C' ? l.startsWith('[dcdb] ') : l.startsWith('{') && l.includes('"domain":"dcdb"')))
       .filter((l) => /notice: members: |starting data syncronisation|all data is up to date|leaving CPG group|start cluster connection|waiting for updates from leader|"msg":"members"/.test(l));
   }
 
