@@ -215,6 +215,7 @@ void LlWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
   n[S_SIZE] = static_cast<double>(size);
   n[S_OFF] = static_cast<double>(off);
   n[S_FH] = static_cast<double>(fi->fh);
+  n[S_FLAGS] = fi->flags;  // the open flags (O_APPEND: the kernel's offset is its cached size)
   Deliver(req, OP_WRITE, ino, nullptr, nullptr, buf, size);
 }
 

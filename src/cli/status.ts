@@ -1,5 +1,6 @@
 /** `pmxcfs-ts status [--json] [--watch]`: the daemon's view of the cluster and its database. */
 import { request, takeRunDir } from './control-client.js';
+import { toJson } from '../util/json.js';
 import type { ProgressSnapshot } from '../metrics/progress.js';
 import { progressLine, watch } from './watch.js';
 
@@ -91,6 +92,6 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`pmxcfs-ts status: ${r.error}\n`);
     return 1;
   }
-  process.stdout.write(rest.includes('--json') ? JSON.stringify(r.data, null, 1) + '\n' : human(r.data as Status));
+  process.stdout.write(rest.includes('--json') ? toJson(r.data, 1) + '\n' : human(r.data as Status));
   return 0;
 }

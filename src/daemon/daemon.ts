@@ -233,7 +233,7 @@ export class Daemon {
     const start = async (): Promise<void> => {
       const memdb = this.memdb!;
       const quorum = this.cluster?.quorum ?? null;
-      metrics.node(() => ({ dbFile: this.opts.db, inodes: memdb.index.size, version: memdb.root.version, quorate: quorum === null ? true : quorum.quorate }));
+      metrics.node(() => ({ dbFile: this.opts.db, inodes: memdb.index.size, version: Number(memdb.root.version) /* a float gauge: exact up to 2^53 */, quorate: quorum === null ? true : quorum.quorate }));
       const listen = this.opts.metricsListen;
       if (listen === null) return;
       try {

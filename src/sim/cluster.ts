@@ -37,6 +37,7 @@ import { DT_DIR, type EntryFields } from '../wire/entry.js';
 import { KVSTORE_DFSM_OPTIONS, KvstoreApp } from '../status/group.js';
 import { Status } from '../status/status.js';
 import { silentLog } from '../util/log.js';
+import { toJson } from '../util/json.js';
 
 /** A copy of one tree entry's fields (no children), for comparisons. */
 export type EntrySnap = EntryFields;
@@ -332,7 +333,7 @@ export class SimCluster {
   /** The dcdb/memdb log: errors printed in verbose mode. */
   appLog(proc: NodeProcess): Log | undefined {
     if (!this.opts.verbose) return undefined;
-    const print = (obj: object, msg?: string) => console.log(`[${this.step}] ${proc.name} dcdb: ${msg ?? ''} ${JSON.stringify(obj)}`);
+    const print = (obj: object, msg?: string) => console.log(`[${this.step}] ${proc.name} dcdb: ${msg ?? ''} ${toJson(obj)}`);
     return { debug() {}, info() {}, warn: print, error: print };
   }
 

@@ -34,6 +34,7 @@ import { Rng } from '../util/rng.js';
 import { DfsmMode } from '../dfsm/types.js';
 import { DT_DIR } from '../wire/entry.js';
 import type { TreeEntry } from '../memdb/tree.js';
+import { u64Compare } from '../wire/u64.js';
 
 export type Profile = 'calm' | 'faulty';
 
@@ -489,7 +490,7 @@ class Runner {
 
   diff(a: NodeProcess, b: NodeProcess): string {
     const inodes = new Set([...a.memdb.index.keys(), ...b.memdb.index.keys()]);
-    for (const i of [...inodes].sort((x, y) => x - y)) {
+    for (const i of [...inodes].sort(u64Compare)) {
       const x = snapEntry(a.memdb.index.get(i) ?? null);
       const y = snapEntry(b.memdb.index.get(i) ?? null);
       if (!snapEquals(x, y)) return `inode ${i}: ${describeSnap(x)} vs ${describeSnap(y)}`;

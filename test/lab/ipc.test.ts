@@ -2,7 +2,7 @@
  * The `pve2` IPC service of a local-mode daemon, through libqb's client library
  * (`pmxcfs-ts ipc batch`, one process per identity): every operation and error path of
  * ipc.md §3–§5, the access rules with setpriv identities, and hostile clients
- * (test/helpers/ipc-hostile.ts) with fd and /dev/shm leak counts. The daemon runs in
+ * (src/lab/ipc-hostile.ts) with fd and /dev/shm leak counts. The daemon runs in
  * a lab node: its own network namespace (abstract socket) and /dev/shm.
  */
 import assert from 'node:assert/strict';
@@ -247,7 +247,7 @@ describe('pve2 IPC on a local-mode daemon', { skip, timeout: 300_000 }, () => {
     const shm = async () => (await lab.exec(1, ['sh', '-c', 'ls -A /dev/shm | wc -l'])).stdout.trim();
     const fdBefore = fds();
     const shmBefore = await shm();
-    const r = await lab.exec(1, [process.execPath, join(packageRoot(), 'dist', 'test', 'helpers', 'ipc-hostile.js')], { timeoutMs: 120_000 });
+    const r = await lab.exec(1, [process.execPath, join(packageRoot(), 'dist', 'src', 'lab', 'ipc-hostile.js')], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as Record<string, unknown>;
     for (const [k, v] of Object.entries(report)) assert.equal(v, true, `${k}: ${JSON.stringify(report)}`);

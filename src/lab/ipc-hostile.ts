@@ -7,9 +7,9 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { IpcClient } from '../../src/ipc/client.js';
-import { packageRoot } from '../../src/util/addon.js';
-import { cString, encodeRequest, IpcOp, SERVICE_NAME } from '../../src/wire/ipc.js';
+import { IpcClient } from '../ipc/client.js';
+import { packageRoot } from '../util/addon.js';
+import { cString, encodeRequest, IpcOp, SERVICE_NAME } from '../wire/ipc.js';
 
 const VERSION = encodeRequest(IpcOp.GET_FS_VERSION);
 const TIMEOUT = 5000;
