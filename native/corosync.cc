@@ -22,6 +22,11 @@
 #include <corosync/quorum.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -244,6 +249,106 @@ bool GroupName(const Napi::Value& v, struct cpg_name* name) {
   return true;
 }
 
+// ---------------------------------------------------------------------------------
+// Background sender: C's leader multicasts the full copy from its CPG thread
+// (dcdb_process_state_update → dfsm_send_update → dfsm_send_message_full, which
+// retries CS_ERR_TRY_AGAIN), so its FUSE threads keep answering meanwhile. Here one
+// thread owns a FIFO of encoded messages and sends them in order; the JS side routes
+// every later message of the group behind it while it is busy, so the wire order is
+// the order of the sends. libcpg's request channel is used by one thread at a time:
+// either this thread (queue busy) or the JS thread (queue idle), never both.
+
+class Sender {
+ public:
+  // notify runs on the loop thread after the queue went idle or failed.
+  Sender(cpg_handle_t handle, uv_loop_t* loop, void* owner, uv_async_cb notify) : handle_(handle) {
+    async_ = new uv_async_t;
+    uv_async_init(loop, async_, notify);
+    async_->data = owner;
+    uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~Sender() { Stop(); }
+
+  void Push(std::vector<char> msg, uint32_t retryMs) {
+    std::lock_guard<std::mutex> l(m_);
+    retryMs_ = retryMs;
+    q_.push_back(std::move(msg));
+    cv_.notify_one();
+  }
+
+  // Messages queued or being sent; 0 = the thread is idle.
+  size_t Pending() {
+    std::lock_guard<std::mutex> l(m_);
+    return q_.size();
+  }
+
+  // The code that stopped the thread (CS_OK while it runs).
+  cs_error_t Failed() {
+    std::lock_guard<std::mutex> l(m_);
+    return failed_;
+  }
+
+ private:
+  // Join the thread (an in-flight send completes), drop the rest, close the async.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> l(m_);
+      stop_ = true;
+      cv_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+    q_.clear();
+    async_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
+    async_ = nullptr;
+  }
+
+  void Run() {
+    std::unique_lock<std::mutex> l(m_);
+    for (;;) {
+      cv_.wait(l, [this] { return stop_ || (!q_.empty() && failed_ == CS_OK); });
+      if (stop_) return;
+      std::vector<char>& msg = q_.front();  // only this thread pops: stays valid
+      l.unlock();
+      cs_error_t err = Send(msg);
+      l.lock();
+      if (err == CS_OK) {
+        q_.pop_front();
+        if (q_.empty()) uv_async_send(async_);
+      } else if (!stop_) {
+        failed_ = err;
+        q_.clear();
+        uv_async_send(async_);
+      }
+    }
+  }
+
+  // cpg_mcast_joined(AGREED), TRY_AGAIN retried every retryMs until stopped.
+  cs_error_t Send(std::vector<char>& msg) {
+    struct iovec iov = {msg.data(), msg.size()};
+    cs_error_t err = cpg_mcast_joined(handle_, CPG_TYPE_AGREED, &iov, 1);
+    while (err == CS_ERR_TRY_AGAIN) {
+      std::unique_lock<std::mutex> l(m_);
+      if (cv_.wait_for(l, std::chrono::milliseconds(retryMs_), [this] { return stop_; })) return err;
+      l.unlock();
+      err = cpg_mcast_joined(handle_, CPG_TYPE_AGREED, &iov, 1);
+    }
+    return err;
+  }
+
+  const cpg_handle_t handle_;
+  uv_async_t* async_ = nullptr;
+  std::thread thread_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<std::vector<char>> q_;
+  uint32_t retryMs_ = 10;
+  bool stop_ = false;
+  cs_error_t failed_ = CS_OK;
+};
+
 class Cpg : public Service<Cpg> {
  public:
   static constexpr const char* kResourceName = "corosync.Cpg";
@@ -255,6 +360,8 @@ class Cpg : public Service<Cpg> {
                            InstanceMethod("join", &Cpg::Join),
                            InstanceMethod("leave", &Cpg::Leave),
                            InstanceMethod("mcastJoined", &Cpg::McastJoined),
+                           InstanceMethod("sendQueued", &Cpg::SendQueued),
+                           InstanceMethod("sendQueueLength", &Cpg::SendQueueLength),
                            InstanceMethod("localGet", &Cpg::LocalGet),
                            InstanceMethod("membershipGet", &Cpg::MembershipGet),
                            InstanceMethod("maxAtomicMsgsize", &Cpg::MaxAtomicMsgsize),
@@ -266,6 +373,7 @@ class Cpg : public Service<Cpg> {
 
   explicit Cpg(const Napi::CallbackInfo& info) : Service<Cpg>(info) {}
   ~Cpg() override {
+    sender_.reset();
     if (handle_ != 0) {
       StopPoll(false);
       cpg_finalize(handle_);
@@ -398,6 +506,57 @@ class Cpg : public Service<Cpg> {
     return Napi::Number::New(env, cpg_mcast_joined(handle_, guarantee, iov.data(), n));
   }
 
+  // sendQueued(buffers: Buffer[], retryMs: number): number — copies the message into
+  // the background sender's FIFO (started on first use); CS_OK once queued.
+  Napi::Value SendQueued(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "sendQueued(buffers: Buffer[], retryMs: number)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<char> msg;
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsBuffer()) {
+        Napi::TypeError::New(env, "sendQueued: buffers must be Buffers").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      auto b = v.As<Napi::Buffer<char>>();
+      msg.insert(msg.end(), b.Data(), b.Data() + b.Length());
+    }
+    if (handle_ == 0) return Napi::Number::New(env, CS_ERR_BAD_HANDLE);
+    if (sender_ == nullptr) {
+      uv_loop_t* loop = nullptr;
+      if (napi_get_uv_event_loop(env, &loop) != napi_ok) return Napi::Number::New(env, CS_ERR_LIBRARY);
+      sender_ = std::make_unique<Sender>(handle_, loop, this, &Cpg::OnSenderNotify);
+      sender_env_ = env;
+    }
+    const cs_error_t failed = sender_->Failed();
+    if (failed != CS_OK) return Napi::Number::New(env, failed);
+    sender_->Push(std::move(msg), info[1].As<Napi::Number>().Uint32Value());
+    return Napi::Number::New(env, CS_OK);
+  }
+
+  // sendQueueLength(): number — messages the background sender has not sent yet.
+  Napi::Value SendQueueLength(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), sender_ == nullptr ? 0 : static_cast<double>(sender_->Pending()));
+  }
+
+  // On the loop: the sender went idle ("sendIdle") or stopped on an error ("sendError").
+  static void OnSenderNotify(uv_async_t* h) {
+    auto* self = static_cast<Cpg*>(h->data);
+    if (self == nullptr || self->sender_ == nullptr) return;
+    Napi::Env env = self->sender_env_;
+    Napi::HandleScope scope(env);
+    const cs_error_t failed = self->sender_->Failed();
+    if (failed != CS_OK) {
+      self->Emit(env, "sendError", {Napi::Number::New(env, static_cast<int>(failed))});
+    } else if (self->sender_->Pending() == 0) {
+      self->Emit(env, "sendIdle", {});
+    }
+  }
+
   // localGet(): {err, nodeid}
   Napi::Value LocalGet(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -450,6 +609,7 @@ class Cpg : public Service<Cpg> {
     Napi::Env env = info.Env();
     StopPoll(true);
     DiscardEvents();
+    sender_.reset();  // before cpg_finalize: the thread may be inside cpg_mcast_joined
     if (handle_ == 0) return Napi::Number::New(env, CS_ERR_BAD_HANDLE);
     cs_error_t err = cpg_finalize(handle_);
     handle_ = 0;
@@ -461,6 +621,8 @@ class Cpg : public Service<Cpg> {
   }
 
   cpg_handle_t handle_ = 0;
+  std::unique_ptr<Sender> sender_;
+  napi_env sender_env_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------------

@@ -369,8 +369,10 @@ class Bench {
     return {
       stop: async (): Promise<number> => {
         writeFileSync(stopFile, '');
-        const p99 = (await Promise.all(runs)).map((r) => {
+        const p99 = (await Promise.all(runs)).map((r, k) => {
           const lat = (JSON.parse(r.stdout || '{"latUs":[]}') as { latUs: number[] }).latUs.sort((a, b) => a - b);
+          const ms = (q: number): string => (percentile(lat, q) / 1000).toFixed(1);
+          log(`  stat probe n${k + 1}: ${lat.length} probes, p50 ${ms(50)} p99 ${ms(99)} max ${ms(100)} ms`);
           return percentile(lat, 99) / 1000;
         });
         return Math.max(...p99);

@@ -7,6 +7,10 @@
  * - send: CS_ERR_TRY_AGAIN queues the message; the queue is retried in order from a
  *   timer (never blocking the event loop); while the queue is not empty, new messages
  *   go behind it, so each sender's order is kept;
+ * - send(..., background): the message goes to the addon's sender thread (a leader's
+ *   full copy, which C sends from its CPG thread while FUSE keeps being served); until
+ *   that thread reports idle every message goes behind it, so the wire order is the
+ *   order of the send calls and only one thread multicasts at a time;
  * - CS_ERR_LIBRARY / CS_ERR_BAD_HANDLE on send or dispatch: the handle is finalized,
  *   the queue dropped and `handlers.failure(code)` called once. The transport is dead
  *   afterwards; the service layer opens a new one (C retries every ~6 s, forever).
@@ -56,6 +60,8 @@ export class CpgTransport implements Transport {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private waiters: (() => void)[] = [];
+  /** The addon's sender thread holds messages (cleared by its sendIdle event). */
+  private background = false;
 
   /**
    * Connect to corosync (cpg_model_initialize + local nodeid). Throws CorosyncError
@@ -88,6 +94,11 @@ export class CpgTransport implements Transport {
         if (!this.closed && totem !== undefined) totem(ringNodeid, ringSeq, members);
       },
       error: (code) => this.fail(code),
+      sendIdle: () => {
+        this.background = false;
+        this.wake();
+      },
+      sendError: (code) => this.fail(code),
     });
     const err = this.cpg.initialize();
     if (err !== CsError.OK) throw new CorosyncError('cpg_initialize', err);
@@ -99,9 +110,9 @@ export class CpgTransport implements Transport {
     this.local = { nodeid: local.nodeid, pid: process.pid };
   }
 
-  /** Messages waiting for a TRY_AGAIN retry. */
+  /** Messages waiting for a TRY_AGAIN retry or for the sender thread. */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + (this.background ? this.cpg.sendQueueLength() : 0);
   }
 
   get isClosed(): boolean {
@@ -138,9 +149,10 @@ export class CpgTransport implements Transport {
     return { err: r.err, members: toMembers(r.members) };
   }
 
-  send(buffers: readonly Buffer[]): number {
+  send(buffers: readonly Buffer[], background = false): number {
     if (this.closed) return CsError.BAD_HANDLE;
     if (this.queue.length > 0) return this.enqueue(buffers);
+    if (background || this.background) return this.sendBackground(buffers);
     stageMark('send');
     const err = this.cpg.mcastJoined(buffers, CpgType.AGREED);
     stageMark('sent');
@@ -151,6 +163,14 @@ export class CpgTransport implements Transport {
       return r;
     }
     if (isFatalCsError(err)) this.fail(err);
+    return err;
+  }
+
+  /** Hand the message to the sender thread (the TRY_AGAIN queue is empty here). */
+  private sendBackground(buffers: readonly Buffer[]): number {
+    const err = this.cpg.sendQueued(buffers, this.retryDelayMs);
+    if (err === CsError.OK) this.background = true;
+    else if (isFatalCsError(err)) this.fail(err);
     return err;
   }
 
@@ -167,7 +187,7 @@ export class CpgTransport implements Transport {
 
   /** Resolves when the TRY_AGAIN queue is empty (or the transport closed). */
   flushed(): Promise<void> {
-    if (this.queue.length === 0 || this.closed) return Promise.resolve();
+    if ((this.queue.length === 0 && !this.background) || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -175,6 +195,7 @@ export class CpgTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.stopQueue();
+    this.background = false;
     this.cpg.finalize();
   }
 
@@ -231,6 +252,7 @@ export class CpgTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.stopQueue();
+    this.background = false;
     this.cpg.finalize();
     this.handlers.failure(code);
   }

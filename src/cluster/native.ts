@@ -26,6 +26,10 @@ export interface NativeCpgCallbacks {
   totem?(ringNodeid: number, ringSeq: number, members: number[]): void;
   /** Dispatch failed (CS_ERR_LIBRARY when corosync went away); polling has stopped. */
   error(code: number): void;
+  /** The background sender sent everything queued (sendQueued). */
+  sendIdle?(): void;
+  /** The background sender stopped on this error; its queue was dropped. */
+  sendError?(code: number): void;
 }
 
 export interface NativeCpg {
@@ -36,6 +40,14 @@ export interface NativeCpg {
   leave(name: Buffer): number;
   /** cpg_mcast_joined with one iovec per buffer. guarantee: CPG_TYPE_* (AGREED = 2). */
   mcastJoined(buffers: readonly Buffer[], guarantee: number): number;
+  /**
+   * Queue one message (the buffers concatenated) for the addon's sender thread, which
+   * sends the queue in order with cpg_mcast_joined(AGREED), retrying TRY_AGAIN every
+   * retryMs. CS_OK once queued; the JS side must not send directly until sendIdle.
+   */
+  sendQueued(buffers: readonly Buffer[], retryMs: number): number;
+  /** Messages the sender thread has not sent yet. */
+  sendQueueLength(): number;
   localGet(): { err: number; nodeid: number };
   membershipGet(name: Buffer): { err: number; members: NativeCpgAddress[] };
   maxAtomicMsgsize(): { err: number; size: number };

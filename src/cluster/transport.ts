@@ -72,8 +72,10 @@ export interface Transport {
    * Multicast one message (the concatenation of `buffers`) in agreed order. Returns
    * a cs_error code; TRY_AGAIN is absorbed (the message is queued and retried in
    * order without blocking the event loop), so callers see OK, or a fatal code.
+   * `background`: the multicast may happen later, off the event loop (a leader's full
+   * copy); every later send still goes out after it, in call order.
    */
-  send(buffers: readonly Buffer[]): number;
+  send(buffers: readonly Buffer[], background?: boolean): number;
   /** Release the connection; no handler is called afterwards. */
   close(): void;
 }

@@ -374,26 +374,28 @@ export class Dfsm implements DfsmApi {
 
   // ---- sending --------------------------------------------------------------------------
 
-  sendRaw(buffers: readonly Buffer[]): number {
+  sendRaw(buffers: readonly Buffer[], background = false): number {
     if (this.transport === null) return CsError.BAD_HANDLE;
-    const r = this.transport.send(buffers);
+    const r = this.transport.send(buffers, background);
     if (r !== CsError.OK) this.log.error({ code: r }, 'cpg_send_message failed');
     else this.metrics.sent(buffers);
     return r;
   }
 
-  sendState(type: DfsmMessageType, payload: readonly Buffer[]): number {
+  sendState(type: DfsmMessageType, payload: readonly Buffer[], background = false): number {
     assert(type >= DfsmMessageType.SYNC_START && type <= DfsmMessageType.VERIFY, 'a state message type');
     const header = encodeStateHeader(type, this.protocolVersion, nowSeconds(this.clock), this.ctx.syncEpoch);
-    return this.sendRaw([header, ...payload]);
+    return this.sendRaw([header, ...payload], background);
   }
 
+  // The full copy goes out in the background (C sends it from its CPG thread while
+  // FUSE is served); the transport keeps every later message behind it.
   sendUpdate(payload: readonly Buffer[]): boolean {
-    return this.sendState(DfsmMessageType.UPDATE, payload) === CsError.OK;
+    return this.sendState(DfsmMessageType.UPDATE, payload, true) === CsError.OK;
   }
 
   sendUpdateComplete(): boolean {
-    return this.sendState(DfsmMessageType.UPDATE_COMPLETE, []) === CsError.OK;
+    return this.sendState(DfsmMessageType.UPDATE_COMPLETE, [], true) === CsError.OK;
   }
 
   /** Assign the next count and multicast a NORMAL message (the sync-mutex section). */

@@ -38,6 +38,21 @@ class FakeCpg implements NativeCpg {
     if (r === CsError.OK) this.sent.push(Buffer.concat(buffers).toString());
     return r;
   }
+  /** Messages held by the (fake) sender thread, in order. */
+  background: string[] = [];
+  sendQueued(buffers: readonly Buffer[], retryMs: number): number {
+    assert.equal(retryMs, 1);
+    this.background.push(Buffer.concat(buffers).toString());
+    return CsError.OK;
+  }
+  sendQueueLength(): number {
+    return this.background.length;
+  }
+  /** What the sender thread does: send the queue in order, then report idle. */
+  runSender(): void {
+    this.sent.push(...this.background.splice(0));
+    this.cb.sendIdle?.();
+  }
   localGet(): { err: number; nodeid: number } {
     return { err: CsError.OK, nodeid: 7 };
   }
@@ -90,6 +105,28 @@ describe('CpgTransport (fake addon)', () => {
     assert.equal(t.pending, 0);
     assert.equal(t.send([Buffer.from('e')]), CsError.OK);
     assert.deepEqual(fake.sent, ['a', 'bc', 'd', 'e']);
+  });
+
+  it('background sends: later sends go behind the sender thread until it is idle', async () => {
+    const log: string[] = [];
+    const { t, fake } = open(log);
+    t.join('g');
+    assert.equal(t.send([Buffer.from('u'), Buffer.from('1')], true), CsError.OK);
+    assert.equal(t.send([Buffer.from('u2')], true), CsError.OK);
+    assert.equal(t.send([Buffer.from('n')]), CsError.OK); // not direct: behind the copy
+    assert.deepEqual(fake.sent, []);
+    assert.equal(t.pending, 3);
+    const flushed = t.flushed();
+    fake.runSender();
+    await flushed;
+    assert.deepEqual(fake.sent, ['u1', 'u2', 'n']);
+    assert.equal(t.send([Buffer.from('d')]), CsError.OK); // idle again: sent directly
+    assert.deepEqual(fake.sent, ['u1', 'u2', 'n', 'd']);
+    assert.deepEqual(fake.background, []);
+    t.send([Buffer.from('x')], true);
+    fake.cb.sendError?.(CsError.LIBRARY);
+    assert.deepEqual(log, ['failure 2']);
+    assert.equal(t.send([Buffer.from('y')]), CsError.BAD_HANDLE);
   });
 
   it('LIBRARY on send: finalize, drop the queue, failure once, then BAD_HANDLE', () => {
