@@ -62,6 +62,13 @@ class Service : public Napi::ObjectWrap<T> {
   // Subclass: call *_dispatch(CS_DISPATCH_ALL) and return its code.
   virtual cs_error_t DispatchAll() = 0;
 
+  // One turn's dispatch; *more = events may be left (dispatched again from an idle
+  // handle on the next loop turn, so other handles — /dev/fuse — are served between).
+  virtual cs_error_t Dispatch(bool* more) {
+    *more = false;
+    return DispatchAll();
+  }
+
   // Start watching fd. Returns false (and leaves nothing running) on failure.
   bool StartPoll(Napi::Env env, int fd) {
     StopPoll(true);
@@ -79,6 +86,9 @@ class Service : public Napi::ObjectWrap<T> {
       return false;
     }
     poll_ = p;
+    idle_ = new uv_idle_t;
+    uv_idle_init(loop, idle_);
+    idle_->data = this;
     if (!referenced_) {
       this->Ref();
       referenced_ = true;
@@ -94,6 +104,12 @@ class Service : public Napi::ObjectWrap<T> {
       poll_->data = nullptr;
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), &Service::OnClosed);
       poll_ = nullptr;
+    }
+    if (idle_ != nullptr) {
+      uv_idle_stop(idle_);
+      idle_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(idle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
+      idle_ = nullptr;
     }
     if (unref && referenced_) {
       referenced_ = false;
@@ -155,6 +171,13 @@ class Service : public Napi::ObjectWrap<T> {
     self->HandleReadable(status);
   }
 
+  static void OnIdle(uv_idle_t* h) {
+    auto* self = static_cast<Service*>(h->data);
+    if (self == nullptr) return;
+    uv_idle_stop(h);
+    self->HandleReadable(0);
+  }
+
   void HandleReadable(int status) {
     Napi::Env env = env_;
     Napi::HandleScope scope(env);
@@ -162,7 +185,9 @@ class Service : public Napi::ObjectWrap<T> {
     if (status < 0) {
       err = CS_ERR_LIBRARY;
     } else {
-      err = DispatchAll();
+      bool more = false;
+      err = Dispatch(&more);
+      if (more && idle_ != nullptr) uv_idle_start(idle_, &Service::OnIdle);
     }
     if (err != CS_OK && err != CS_ERR_TRY_AGAIN) {
       // Stop first: the hang-up is level-triggered. Keep our reference until the
@@ -192,6 +217,7 @@ class Service : public Napi::ObjectWrap<T> {
   }
 
   uv_poll_t* poll_ = nullptr;
+  uv_idle_t* idle_ = nullptr;
   bool referenced_ = false;
   napi_env env_ = nullptr;
   std::vector<Event> pending_;
@@ -383,6 +409,23 @@ class Cpg : public Service<Cpg> {
 
  protected:
   cs_error_t DispatchAll() override { return cpg_dispatch(handle_, CS_DISPATCH_ALL); }
+
+  // At most kDispatchBatch events per loop turn: a flood (a full copy arriving at
+  // ~10k messages/s) would otherwise be read and run in one go, and /etc/pve would
+  // wait for all of it. Events stay in corosync's order; the rest follow next turn.
+  static constexpr int kDispatchBatch = 16;
+  cs_error_t Dispatch(bool* more) override {
+    for (int i = 0; i < kDispatchBatch; i++) {
+      cs_error_t err = cpg_dispatch(handle_, CS_DISPATCH_ONE_NONBLOCKING);
+      if (err == CS_ERR_TRY_AGAIN) {
+        *more = false;
+        return CS_OK;  // drained
+      }
+      if (err != CS_OK) return err;
+    }
+    *more = true;
+    return CS_OK;
+  }
 
  private:
   static void OnDeliver(cpg_handle_t handle, const struct cpg_name* /*group*/, uint32_t nodeid,

@@ -29,7 +29,7 @@ import { packageRoot } from '../cluster/native.js';
 import { DaemonLab } from '../lab/daemons.js';
 import { Lab, labUnavailable, ownedLabPrefix, type ProcInfo } from '../lab/lab.js';
 import { SETTLE_MS, diffStages, mergeStages, readStages, type StageDump } from './breakdown.js';
-import { addInto, cpuPerOp, sampleCpu, type Pids } from './cpu.js';
+import { addInto, cpuPerOp, cpuUs, sampleCpu, type Pids } from './cpu.js';
 import { measureCpg, type CpgRow } from './cpg-measure.js';
 import { extraReport } from './report.js';
 import { cachedDb } from './gendb.js';
@@ -320,9 +320,12 @@ class Bench {
     await Promise.all(senders.map((p, k) => this.waitMounted(k + 1, p.pid)));
     const probe = this.statProbe();
     await sleep(1000); // the probes are running before the joiner starts
+    const leaderPid = this.lab.proc(1, 'pmxcfs')!.pid;
+    const leaderCpu0 = cpuUs(leaderPid);
     const t0 = performance.now();
     const p = this.start(kind, 3);
     const t1 = await this.waitJoined(kind, t0 + 600_000);
+    log(`  ${kind}: CPU during the copy: leader ${((cpuUs(leaderPid) - leaderCpu0) / 1000).toFixed(0)} ms, joiner ${(cpuUs(p.pid) / 1000).toFixed(0)} ms (since its start)`);
     const leaderStatP99Ms = await probe.stop();
     await sleep(1000);
     const joinerRssMiB = (await rssMiB(p.pid)) ?? NaN;
