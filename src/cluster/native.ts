@@ -41,11 +41,12 @@ export interface NativeCpg {
   /** cpg_mcast_joined with one iovec per buffer. guarantee: CPG_TYPE_* (AGREED = 2). */
   mcastJoined(buffers: readonly Buffer[], guarantee: number): number;
   /**
-   * Queue one message (the buffers concatenated) for the addon's sender thread, which
-   * sends the queue in order with cpg_mcast_joined(AGREED), retrying TRY_AGAIN every
-   * retryMs. CS_OK once queued; the JS side must not send directly until sendIdle.
+   * Queue messages (each the concatenation of its buffers) for the addon's sender
+   * thread, which sends the queue in order with cpg_mcast_joined(AGREED), retrying
+   * TRY_AGAIN every retryMs. CS_OK once queued; the JS side must not send directly
+   * until sendIdle.
    */
-  sendQueued(buffers: readonly Buffer[], retryMs: number): number;
+  sendQueued(messages: readonly (readonly Buffer[])[], retryMs: number): number;
   /** Messages the sender thread has not sent yet. */
   sendQueueLength(): number;
   localGet(): { err: number; nodeid: number };

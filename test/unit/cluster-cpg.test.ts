@@ -40,9 +40,11 @@ class FakeCpg implements NativeCpg {
   }
   /** Messages held by the (fake) sender thread, in order. */
   background: string[] = [];
-  sendQueued(buffers: readonly Buffer[], retryMs: number): number {
+  batches = 0;
+  sendQueued(messages: readonly (readonly Buffer[])[], retryMs: number): number {
     assert.equal(retryMs, 1);
-    this.background.push(Buffer.concat(buffers).toString());
+    this.background.push(...messages.map((m) => Buffer.concat(m).toString()));
+    this.batches++;
     return CsError.OK;
   }
   sendQueueLength(): number {
@@ -117,6 +119,9 @@ describe('CpgTransport (fake addon)', () => {
     assert.deepEqual(fake.sent, []);
     assert.equal(t.pending, 3);
     const flushed = t.flushed();
+    await Promise.resolve(); // the task's messages reach the thread together
+    assert.equal(fake.batches, 1);
+    assert.deepEqual(fake.background, ['u1', 'u2', 'n']);
     fake.runSender();
     await flushed;
     assert.deepEqual(fake.sent, ['u1', 'u2', 'n']);
@@ -124,6 +129,7 @@ describe('CpgTransport (fake addon)', () => {
     assert.deepEqual(fake.sent, ['u1', 'u2', 'n', 'd']);
     assert.deepEqual(fake.background, []);
     t.send([Buffer.from('x')], true);
+    await Promise.resolve();
     fake.cb.sendError?.(CsError.LIBRARY);
     assert.deepEqual(log, ['failure 2']);
     assert.equal(t.send([Buffer.from('y')]), CsError.BAD_HANDLE);
