@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../cluster/native.js';
 import { DaemonLab } from '../lab/daemons.js';
-import { Lab, labUnavailable, type ProcInfo } from '../lab/lab.js';
+import { Lab, labUnavailable, ownedLabPrefix, type ProcInfo } from '../lab/lab.js';
 import { measureCpg, type CpgRow } from './cpg-measure.js';
 import { cachedDb } from './gendb.js';
 import { fmt, markdownTable, percentile, rssMiB } from './stats.js';
@@ -76,7 +76,7 @@ interface DbSpec {
 }
 
 class Bench {
-  readonly lab = new Lab({ prefix: 'pmxbench' });
+  readonly lab = new Lab({ prefix: ownedLabPrefix('bench') });
   readonly d = new DaemonLab(this.lab);
   readonly kinds: Kind[];
 

@@ -93,6 +93,18 @@ export function validPrefix(prefix: string): boolean {
   return /^[a-z][a-z0-9]{0,11}$/.test(prefix);
 }
 
+/**
+ * The prefix of a lab a test suite or the bench owns: `<base><role>`, base = the first
+ * letters of $PMXCFS_LAB_PREFIX (default `pmx`), so suites run by different people on
+ * one machine never share namespaces.
+ */
+export function ownedLabPrefix(role: string): string {
+  const base = (process.env['PMXCFS_LAB_PREFIX'] ?? 'pmx').slice(0, 12 - role.length);
+  const prefix = base + role;
+  if (!validPrefix(prefix)) throw new LabError(`invalid lab prefix ${JSON.stringify(prefix)} (from $PMXCFS_LAB_PREFIX)`);
+  return prefix;
+}
+
 /** 10.99.X: X in 1..250 derived from the prefix (labs are isolated anyway). */
 export function subnetFor(prefix: string): string {
   let h = 0;

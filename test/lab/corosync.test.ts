@@ -11,9 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/cluster/native.js';
 import { CpgReason, CsError } from '../../src/cluster/transport.js';
 import { Agent, type AgentEvent } from '../../src/lab/agent-client.js';
-import { Lab, labUnavailable } from '../../src/lab/lab.js';
+import { Lab, labUnavailable, ownedLabPrefix } from '../../src/lab/lab.js';
 
-const PREFIX = process.env['PMXCFS_TEST_LAB_PREFIX'] ?? 'pmxtest';
+const PREFIX = ownedLabPrefix('test');
 const addon = join(packageRoot(), 'build', 'Release', 'corosync.node');
 const skip = labUnavailable() ?? (existsSync(addon) ? undefined : `addon not built (${addon}); run npm install`);
 

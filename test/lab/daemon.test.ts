@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/cluster/native.js';
-import { Lab, labUnavailable } from '../../src/lab/lab.js';
+import { Lab, labUnavailable, ownedLabPrefix } from '../../src/lab/lab.js';
 import { DaemonLab, type FsResult } from '../../src/lab/daemons.js';
 
-const PREFIX = process.env['PMXCFS_TEST_LAB_PREFIX_DAEMON'] ?? 'pmxtestd';
+const PREFIX = ownedLabPrefix('testd');
 const addon = join(packageRoot(), 'build', 'Release', 'corosync.node');
 const skip = labUnavailable() ?? (existsSync(addon) ? undefined : `addon not built (${addon}); run npm install`);
 

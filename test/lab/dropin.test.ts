@@ -13,10 +13,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/cluster/native.js';
-import { Lab, labUnavailable, which } from '../../src/lab/lab.js';
+import { Lab, labUnavailable, ownedLabPrefix, which } from '../../src/lab/lab.js';
 import { DaemonLab } from '../../src/lab/daemons.js';
 
-const PREFIX = process.env['PMXCFS_TEST_LAB_PREFIX_DROPIN'] ?? 'pmxtestp';
+const PREFIX = ownedLabPrefix('dropin');
 const addon = join(packageRoot(), 'build', 'Release', 'corosync.node');
 const DROPIN = join(packageRoot(), 'bin', 'pmxcfs.mjs');
 const skip =

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/cluster/native.js';
-import { Lab, labUnavailable } from '../../src/lab/lab.js';
+import { Lab, labUnavailable, ownedLabPrefix } from '../../src/lab/lab.js';
 import { DaemonLab, type DaemonStatus, type FsResult } from '../../src/lab/daemons.js';
 
 export const C_BIN = process.env['PMXCFS_C_BIN'];
@@ -77,7 +77,7 @@ export class Mixed {
   /** The kind each node runs now (replace() changes it). */
   private readonly current: Kind[];
 
-  constructor(kinds: readonly Kind[], prefix = 'pmxmixed') {
+  constructor(kinds: readonly Kind[], prefix = ownedLabPrefix('mixed')) {
     this.lab = new Lab({ prefix, token: 1000 });
     this.d = new DaemonLab(this.lab);
     this.nodes = kinds.map((_, k) => k + 1);

@@ -9,10 +9,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ownedLabPrefix } from '../../src/lab/lab.js';
 import { Mixed, mixedUnavailable, sleep, type Kind } from './cluster.js';
 
 const skip = mixedUnavailable();
-const PREFIX = process.env['PMXCFS_TEST_LAB_PREFIX_MIGRATE'] ?? 'pmxmigr';
+const PREFIX = ownedLabPrefix('migr');
 /** Each node writes one new file, then waits this long: a steady load, not a flood. */
 const LOAD_PAUSE_MS = 150;
 /** Load keeps running this long on each new layout before the next replacement. */
