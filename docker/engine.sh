@@ -64,7 +64,6 @@ start_service() {
 	nsenter --net="/run/netns/$NETNS" setsid podman system service --time=0 "unix://$SOCK" \
 		>"$(dirname "$SOCK")/service.log" 2>&1 </dev/null &
 	echo $! >"$PIDFILE"
-
 	for _ in $(seq 1 100); do
 		curl -sf --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 && return 0
 		sleep 0.2
