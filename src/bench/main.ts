@@ -377,6 +377,92 @@ function machine(): Record<string, string> {
 
 const ratio = (ts: number | undefined, c: number | undefined): number | undefined => (ts === undefined || c === undefined || c === 0 ? undefined : ts / c);
 
+interface Measured {
+  readonly have: boolean;
+  readonly dbs: readonly DbSpec[];
+  readonly writes: readonly WriteFigure[];
+  readonly syncs: readonly SyncFigure[];
+  readonly loads: readonly LoadFigure[];
+  readonly inproc: readonly Record<string, unknown>[];
+  readonly cpg: readonly CpgRow[];
+}
+
+/** The rows of the result table: write figures against CPG, syncs, loads, in-process figures. */
+function tableRows(x: Measured): string[][] {
+  const { have, dbs, writes, syncs, loads, inproc, cpg } = x;
+  const rows: string[][] = [];
+  const row = (figure: string, c: number | undefined, ts: number | undefined, digits: number, target: string, ok?: boolean): void => {
+    rows.push([figure, have ? fmt(c, digits) : '–', fmt(ts, digits), have ? fmt(ratio(ts, c), 2) : '–', target + (ok === undefined ? '' : ok ? ' ✓' : ' ✗')]);
+  };
+  const w = (kind: WriteFigure['kind'], size: number, writers: number): WriteFigure | undefined => writes.find((x) => x.kind === kind && x.size === size && x.writers === writers);
+  const label = (size: number): string => (size === 100 ? '100 B' : size === 4096 ? '4 KiB' : '64 KiB');
+  for (const writers of [1, 4]) {
+    for (const size of [100, 4096, 65536]) {
+      const c = w('C', size, writers);
+      const t = w('TS', size, writers);
+      const r = ratio(t?.opsPerSec, c?.opsPerSec);
+      const what = `write ${label(size)}, ${writers === 1 ? '1 writer' : `${writers} writers`}`;
+      row(`${what}: ops/s`, c?.opsPerSec, t?.opsPerSec, 0, 'TS/C ≥ 1.5', r === undefined ? undefined : r >= 1.5);
+      const rtt = cpg.find((x) => x.size === size)?.rttMedianMs;
+      row(`${what}: median ms`, c?.medianMs, t?.medianMs, 2, rtt === undefined ? '' : `≤ 2×CPG = ${fmt(2 * rtt, 2)}`, rtt === undefined || t?.medianMs === undefined ? undefined : t.medianMs <= 2 * rtt);
+      row(`${what}: p99 ms`, c?.p99Ms, t?.p99Ms, 2, '');
+    }
+  }
+  for (const size of [100, 4096, 65536]) {
+    const f = w('TS fs batch', size, 1);
+    if (f !== undefined) row(`\`pmxcfs-ts fs batch\` write ${label(size)}: ops/s`, undefined, f.opsPerSec, 0, 'control socket, TS only');
+  }
+  for (const spec of dbs) {
+    const c = syncs.find((x) => x.kind === 'C' && x.db === spec.label);
+    const t = syncs.find((x) => x.kind === 'TS' && x.db === spec.label);
+    const r = ratio(t?.seconds, c?.seconds);
+    row(`full-copy sync ${spec.label}: s (start → synced)`, c?.seconds, t?.seconds, 2, 'TS/C ≤ 0.7', r === undefined ? undefined : r <= 0.7);
+    const rr = ratio(t?.joinerRssMiB, c?.joinerRssMiB);
+    row(`full-copy sync ${spec.label}: joiner RSS MiB`, c?.joinerRssMiB, t?.joinerRssMiB, 0, 'TS/C ≤ 1', rr === undefined ? undefined : rr <= 1);
+    const rl = ratio(t?.leaderRssMiB, c?.leaderRssMiB);
+    row(`full-copy sync ${spec.label}: leader RSS MiB`, c?.leaderRssMiB, t?.leaderRssMiB, 0, 'TS/C ≤ 1', rl === undefined ? undefined : rl <= 1);
+  }
+  for (const lbl of [...new Set(loads.map((x) => x.db))]) {
+    const c = loads.find((x) => x.kind === 'C' && x.db === lbl);
+    const t = loads.find((x) => x.kind === 'TS' && x.db === lbl);
+    row(`daemon start -l ${lbl}: ms to mounted`, c?.ms, t?.ms, 0, '');
+    const rr = ratio(t?.rssMiB, c?.rssMiB);
+    row(`daemon start -l ${lbl}: RSS MiB`, c?.rssMiB, t?.rssMiB, 0, 'TS/C ≤ 1', rr === undefined ? undefined : rr <= 1);
+  }
+  for (const x of inproc) {
+    const r = x as Record<string, unknown> & { label: string; loadMs: number; rssDeltaMiB: number };
+    row(`Memdb load ${r.label} (in-process): ms`, undefined, r.loadMs, 0, 'TS only');
+    row(`Memdb load ${r.label} (in-process): RSS growth MiB`, undefined, r.rssDeltaMiB, 0, 'TS only');
+    if (r['indexMs'] !== undefined) {
+      row(`index (cold) ${r.label}: ms`, undefined, r['indexMs'] as number, 0, 'TS only');
+      row(`checksum ${r.label}: ms`, undefined, r['checksumMs'] as number, 0, 'TS only');
+      const h = r['hashing'] as Record<string, { digestsMs: number; checksumMs: number }>;
+      for (const [name, v] of Object.entries(h)) row(`SHA-256 ${name} ${r.label}: digests + checksum ms`, undefined, v.digestsMs + v.checksumMs, 0, 'hashing only');
+    }
+  }
+  return rows;
+}
+
+/** The printed report: the table and the raw CPG limit. */
+function reportText(b: Bench, cBin: string | undefined, quick: boolean, results: Record<string, unknown>, rows: string[][], cpg: readonly CpgRow[], began: number): string {
+  const cpgRows = cpg.map((r) => [r.label, r.rttMedianMs.toFixed(3), r.rttP99Ms.toFixed(3), Math.round(r.msgPerSec).toString(), r.mibPerSec.toFixed(1)]);
+  const m = results['machine'] as Record<string, string>;
+  const text = [
+    '',
+    `pmxcfs-ts benchmark, ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''}: ${m['cpu']}, ${m['cores']} cores, ${m['memGiB']} GiB, Linux ${m['kernel']}, Node ${m['node']}, ${m['corosync']}`,
+    `lab '${b.lab.prefix}': 3 nodes (network namespaces on this machine), writes from node 1 through /etc/pve (FUSE); C = ${cBin ?? 'not measured (PMXCFS_C_BIN unset)'}`,
+    '',
+    markdownTable(['figure', 'C', 'pmxcfs-ts', 'TS/C', 'target'], rows),
+    '',
+    'Raw CPG limit (cpg-agent on node 1, send → own agreed delivery):',
+    '',
+    markdownTable(['size', 'rtt median ms', 'rtt p99 ms', 'msg/s', 'MiB/s'], cpgRows),
+    '',
+    `total ${((Date.now() - began) / 1000).toFixed(0)} s`,
+  ].join('\n');
+  return text;
+}
+
 async function main(): Promise<number> {
   const why = labUnavailable();
   if (why !== undefined) {
@@ -430,73 +516,7 @@ async function main(): Promise<number> {
     const inproc = [...dbs.map((d) => ({ label: d.label, ...dbload(d.file, false) })), { label: big.label, ...dbload(bigFile, true) }];
     results['inproc'] = inproc;
 
-    // ---- the table ----
-    const rows: string[][] = [];
-    const have = cBin !== undefined;
-    const row = (figure: string, c: number | undefined, ts: number | undefined, digits: number, target: string, ok?: boolean): void => {
-      rows.push([figure, have ? fmt(c, digits) : '–', fmt(ts, digits), have ? fmt(ratio(ts, c), 2) : '–', target + (ok === undefined ? '' : ok ? ' ✓' : ' ✗')]);
-    };
-    const w = (kind: WriteFigure['kind'], size: number, writers: number): WriteFigure | undefined => writes.find((x) => x.kind === kind && x.size === size && x.writers === writers);
-    const label = (size: number): string => (size === 100 ? '100 B' : size === 4096 ? '4 KiB' : '64 KiB');
-    for (const writers of [1, 4]) {
-      for (const size of [100, 4096, 65536]) {
-        const c = w('C', size, writers);
-        const t = w('TS', size, writers);
-        const r = ratio(t?.opsPerSec, c?.opsPerSec);
-        const what = `write ${label(size)}, ${writers === 1 ? '1 writer' : `${writers} writers`}`;
-        row(`${what}: ops/s`, c?.opsPerSec, t?.opsPerSec, 0, 'TS/C ≥ 1.5', r === undefined ? undefined : r >= 1.5);
-        const rtt = cpg.find((x) => x.size === size)?.rttMedianMs;
-        row(`${what}: median ms`, c?.medianMs, t?.medianMs, 2, rtt === undefined ? '' : `≤ 2×CPG = ${fmt(2 * rtt, 2)}`, rtt === undefined || t?.medianMs === undefined ? undefined : t.medianMs <= 2 * rtt);
-        row(`${what}: p99 ms`, c?.p99Ms, t?.p99Ms, 2, '');
-      }
-    }
-    for (const size of [100, 4096, 65536]) {
-      const f = w('TS fs batch', size, 1);
-      if (f !== undefined) row(`\`pmxcfs-ts fs batch\` write ${label(size)}: ops/s`, undefined, f.opsPerSec, 0, 'control socket, TS only');
-    }
-    for (const spec of dbs) {
-      const c = syncs.find((x) => x.kind === 'C' && x.db === spec.label);
-      const t = syncs.find((x) => x.kind === 'TS' && x.db === spec.label);
-      const r = ratio(t?.seconds, c?.seconds);
-      row(`full-copy sync ${spec.label}: s (start → synced)`, c?.seconds, t?.seconds, 2, 'TS/C ≤ 0.7', r === undefined ? undefined : r <= 0.7);
-      const rr = ratio(t?.joinerRssMiB, c?.joinerRssMiB);
-      row(`full-copy sync ${spec.label}: joiner RSS MiB`, c?.joinerRssMiB, t?.joinerRssMiB, 0, 'TS/C ≤ 1', rr === undefined ? undefined : rr <= 1);
-      const rl = ratio(t?.leaderRssMiB, c?.leaderRssMiB);
-      row(`full-copy sync ${spec.label}: leader RSS MiB`, c?.leaderRssMiB, t?.leaderRssMiB, 0, 'TS/C ≤ 1', rl === undefined ? undefined : rl <= 1);
-    }
-    for (const lbl of [...new Set(loads.map((x) => x.db))]) {
-      const c = loads.find((x) => x.kind === 'C' && x.db === lbl);
-      const t = loads.find((x) => x.kind === 'TS' && x.db === lbl);
-      row(`daemon start -l ${lbl}: ms to mounted`, c?.ms, t?.ms, 0, '');
-      const rr = ratio(t?.rssMiB, c?.rssMiB);
-      row(`daemon start -l ${lbl}: RSS MiB`, c?.rssMiB, t?.rssMiB, 0, 'TS/C ≤ 1', rr === undefined ? undefined : rr <= 1);
-    }
-    for (const x of inproc) {
-      const r = x as Record<string, unknown> & { label: string; loadMs: number; rssDeltaMiB: number };
-      row(`Memdb load ${r.label} (in-process): ms`, undefined, r.loadMs, 0, 'TS only');
-      row(`Memdb load ${r.label} (in-process): RSS growth MiB`, undefined, r.rssDeltaMiB, 0, 'TS only');
-      if (r['indexMs'] !== undefined) {
-        row(`index (cold) ${r.label}: ms`, undefined, r['indexMs'] as number, 0, 'TS only');
-        row(`checksum ${r.label}: ms`, undefined, r['checksumMs'] as number, 0, 'TS only');
-        const h = r['hashing'] as Record<string, { digestsMs: number; checksumMs: number }>;
-        for (const [name, v] of Object.entries(h)) row(`SHA-256 ${name} ${r.label}: digests + checksum ms`, undefined, v.digestsMs + v.checksumMs, 0, 'hashing only');
-      }
-    }
-    const cpgRows = cpg.map((r) => [r.label, r.rttMedianMs.toFixed(3), r.rttP99Ms.toFixed(3), Math.round(r.msgPerSec).toString(), r.mibPerSec.toFixed(1)]);
-    const m = results['machine'] as Record<string, string>;
-    const text = [
-      '',
-      `pmxcfs-ts benchmark, ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''}: ${m['cpu']}, ${m['cores']} cores, ${m['memGiB']} GiB, Linux ${m['kernel']}, Node ${m['node']}, ${m['corosync']}`,
-      `lab '${b.lab.prefix}': 3 nodes (network namespaces on this machine), writes from node 1 through /etc/pve (FUSE); C = ${cBin ?? 'not measured (PMXCFS_C_BIN unset)'}`,
-      '',
-      markdownTable(['figure', 'C', 'pmxcfs-ts', 'TS/C', 'target'], rows),
-      '',
-      'Raw CPG limit (cpg-agent on node 1, send → own agreed delivery):',
-      '',
-      markdownTable(['size', 'rtt median ms', 'rtt p99 ms', 'msg/s', 'MiB/s'], cpgRows),
-      '',
-      `total ${((Date.now() - began) / 1000).toFixed(0)} s`,
-    ].join('\n');
+    const text = reportText(b, cBin, quick, results, tableRows({ have: cBin !== undefined, dbs, writes, syncs, loads, inproc, cpg }), cpg, began);
     results['table'] = text;
     process.stdout.write(text + '\n');
     const dir = join(packageRoot(), 'bench');

@@ -27,6 +27,15 @@ export interface CpgTransportOptions {
   readonly addon?: Pick<CorosyncAddon, 'Cpg'>;
 }
 
+/**
+ * Bytes waiting for a TRY_AGAIN retry. C blocks its writer under the sync mutex
+ * instead; here the queue grows only while corosync refuses, by what local writers
+ * and a leader's full copy send: twice the filesystem's size (statfs: 128 MiB) is
+ * more than one round can need. Beyond it the connection is given up like a fatal
+ * error (the service reconnects and the DFSM resyncs), never a message dropped.
+ */
+export const MAX_RETRY_QUEUE_BYTES = 256 * 1024 * 1024;
+
 const sleepBuf = new Int32Array(new SharedArrayBuffer(4));
 function sleepSync(ms: number): void {
   Atomics.wait(sleepBuf, 0, 0, ms);
@@ -42,6 +51,7 @@ export class CpgTransport implements Transport {
   private readonly retryDelayMs: number;
   private group: Buffer | undefined;
   private readonly queue: Buffer[][] = [];
+  private queuedBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private waiters: (() => void)[] = [];
@@ -126,19 +136,27 @@ export class CpgTransport implements Transport {
 
   send(buffers: readonly Buffer[]): number {
     if (this.closed) return CsError.BAD_HANDLE;
-    if (this.queue.length > 0) {
-      this.queue.push([...buffers]);
-      return CsError.OK;
-    }
+    if (this.queue.length > 0) return this.enqueue(buffers);
     const err = this.cpg.mcastJoined(buffers, CpgType.AGREED);
     if (err === CsError.OK) return err;
     if (err === CsError.TRY_AGAIN) {
-      this.queue.push([...buffers]);
+      const r = this.enqueue(buffers);
       this.schedule();
-      return CsError.OK;
+      return r;
     }
     if (isFatalCsError(err)) this.fail(err);
     return err;
+  }
+
+  private enqueue(buffers: readonly Buffer[]): number {
+    const size = buffers.reduce((n, b) => n + b.length, 0);
+    if (this.queuedBytes + size > MAX_RETRY_QUEUE_BYTES) {
+      this.fail(CsError.TRY_AGAIN);
+      return CsError.TRY_AGAIN;
+    }
+    this.queue.push([...buffers]);
+    this.queuedBytes += size;
+    return CsError.OK;
   }
 
   /** Resolves when the TRY_AGAIN queue is empty (or the transport closed). */
@@ -175,7 +193,7 @@ export class CpgTransport implements Transport {
     while (!this.closed && this.queue.length > 0) {
       const err = this.cpg.mcastJoined(this.queue[0]!, CpgType.AGREED);
       if (err === CsError.OK) {
-        this.queue.shift();
+        for (const b of this.queue.shift()!) this.queuedBytes -= b.length;
         continue;
       }
       if (err === CsError.TRY_AGAIN) {
@@ -193,6 +211,7 @@ export class CpgTransport implements Transport {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.wake();
   }
 

@@ -10,7 +10,7 @@ import { errnoName } from '../memdb/errno.js';
 import { DT_DIR } from '../wire/entry.js';
 import { nameFromText, nameToText } from '../wire/entry.js';
 import type { Log } from '../util/log.js';
-import type { FsOps } from './fsops.js';
+import type { FsOps } from '../fsops/fsops.js';
 
 export const CONTROL_SOCKET = 'pmxcfs-ts.sock';
 /** Requests larger than a maximal file write plus framing are refused. */

@@ -1,122 +1,314 @@
 /**
- * The daemon: a drop-in for C's pmxcfs (daemon.md). Start-up order as pmxcfs.c: main
- * — identity, directories, the single-instance lock, the database (with the
- * corosync.conf import on a fresh file), the mode decision, the services (quorum,
- * dcdb DFSM on CPG), local access (control socket, FUSE), then readiness.
- * Corosync may be absent or go away at any time: services retry forever.
+ * The daemon: a drop-in for C's pmxcfs (daemon.md), started in explicit phases as
+ * pmxcfs.c: main does —
+ *
+ *   lock → database → services → mount → ready
+ *
+ * and stopped in reverse after SIGTERM/SIGINT/SIGHUP (pmxcfs.c: main after
+ * fuse_loop_mt returns): refuse new writers, stop the services in reverse (the
+ * local IPC first; the DFSM's finalize answers its waiting writers with −EBUSY as
+ * dfsm_send_sync_message_abort), unmount /etc/pve, close the database, release the
+ * lock. Corosync may be absent or go away at any time: services retry forever.
+ *
+ * Extension points: a cluster service (the status DFSM group) is one more entry in
+ * clusterServices (cluster.ts); a local service (an IPC server) is one more entry
+ * in `localServices` below: started after the cluster services and before the mount,
+ * stopped first.
  *
  * | here                 | C                                              |
  * |----------------------|------------------------------------------------|
  * | runDaemon            | pmxcfs.c: main                                 |
- * | resolveNodeIp        | pmxcfs.c: lookup_node_ip                       |
- * | acquireLock          | pmxcfs.c: main (flock on .pmxcfs.lockfile)     |
- * | QuorumService        | quorum.c + loop.c restart policy               |
- * | daemonize            | pmxcfs.c: main fork + readiness pipe           |
+ * | Daemon.lock          | pmxcfs.c: main (dirs, flock on .pmxcfs.lockfile) |
+ * | Daemon.database      | memdb_open + import of corosync.conf, mode decision |
+ * | Daemon.services      | service_*_new + cfs_loop_start_worker          |
+ * | Daemon.mount         | fuse_mount + fuse_new                          |
+ * | Daemon.ready         | readiness pipe / pid file, "ready" notice      |
+ * | Daemon.stop          | main after fuse_loop_mt: teardown in order     |
  */
-import { spawn } from 'node:child_process';
-import { lookup } from 'node:dns/promises';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:net';
-import { CpgTransport } from '../cluster/cpg.js';
-import { CorosyncError, csErrorName } from '../cluster/native.js';
-import { posix } from '../util/posix.js';
+import { csErrorName } from '../cluster/native.js';
 import { COROSYNC_CONF } from '../dcdb/apply.js';
-import { atomicWriteFile, syncCorosyncConf } from '../dcdb/corosync-conf.js';
-import { Dcdb } from '../dcdb/dcdb.js';
-import { Dfsm } from '../dfsm/dfsm.js';
-import { DfsmService } from '../dfsm/service.js';
-import { systemClock as dfsmClock } from '../dfsm/clock.js';
-import { modeName } from '../dfsm/types.js';
+import { FsOps } from '../fsops/fsops.js';
+import { clearStaleMount, mountPve, type PveMount } from '../fuse/mount.js';
 import { Memdb, MemdbOpenError } from '../memdb/memdb.js';
 import { systemClock, type Log } from '../util/log.js';
 import { createLogger, domainLog, setDebug } from '../util/logger.js';
+import { type ClusterParts, clusterServices } from './cluster.js';
 import { controlSocketPath, startControlServer } from './control.js';
-import { FsOps } from './fsops.js';
-import { ClusterInfoService, QuorumService } from './services.js';
-import { mountPve, type PveMount } from '../fuse/mount.js';
-import type { ClusterInfo } from '../fuse/plugins.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
+import { acquireLock, CHILD_ENV, daemonize, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
+import type { DaemonService } from './service.js';
+import { daemonStatus, type Identity, membersInfo } from './status.js';
 
-/** pmxcfs.c: 11 flock attempts, 1 s apart. */
-const LOCK_ATTEMPTS = 11;
-const CHILD_ENV = 'PMXCFS_TS_DAEMON_CHILD';
+/** SIGTERM ends the daemon within 10 s (systemd's default stop timeout is longer). */
+export const STOP_DEADLINE_MS = 9000;
+/** How long a stopping control server waits for its open connections. */
+const SERVER_CLOSE_MS = 1000;
 
-class StartupError extends Error {
-  constructor(message: string, readonly exitCode = 255) {
-    super(message);
+/** A stop signal arrived before the daemon was ready. */
+class StoppedDuringStart extends Error {
+  constructor() {
+    super('stopped during start-up');
   }
 }
 
-/** The first non-loopback address of the node name (daemon.md §3). */
-async function resolveNodeIp(nodename: string): Promise<string> {
-  let addrs: { address: string; family: number }[] = [];
-  try {
-    addrs = await lookup(nodename, { all: true });
-  } catch {
-    addrs = [];
-  }
-  const ip = addrs.find((a) => (a.family === 4 ? !a.address.startsWith('127.') : a.address !== '::1'));
-  if (ip === undefined) {
-    throw new StartupError(`Unable to resolve node name '${nodename}' to a non-loopback IP address - missing entry in '/etc/hosts' or DNS?`);
-  }
-  return ip.address;
-}
+export type DaemonPhase = 'new' | 'lock' | 'database' | 'services' | 'mount' | 'ready' | 'stopping' | 'stopped';
+type Logger = ReturnType<typeof createLogger>;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export class Daemon {
+  phase: DaemonPhase = 'new';
+  private readonly log: Log;
+  private id: Identity | null = null;
+  private lockFd: number | null = null;
+  private memdb: Memdb | null = null;
+  private fsops: FsOps | null = null;
+  private cluster: ClusterParts | null = null;
+  private readonly running: DaemonService[] = [];
+  private pve: PveMount | null = null;
+  private stopping: Promise<void> | null = null;
+  private starting: Promise<void> | null = null;
+  private stopRequested = false;
 
-/** flock(LOCK_EX|LOCK_NB) with C's retries; the descriptor stays open for the process lifetime. */
-async function acquireLock(file: string, log: Log): Promise<number> {
-  let fd: number;
-  try {
-    fd = openSync(file, 'a+', 0o600);
-  } catch (err) {
-    throw new StartupError(`unable to create lock '${file}': ${(err as Error).message}`);
+  constructor(
+    private readonly opts: DaemonOptions,
+    private readonly logger: Logger,
+    private readonly isChild: boolean,
+  ) {
+    this.log = domainLog(logger, 'main');
   }
-  const { flockExclusive: flock } = posix();
-  for (let attempt = 1; attempt <= LOCK_ATTEMPTS; attempt++) {
-    const r = flock(fd);
-    if (r === 0) return fd;
-    if (attempt === 1) log.warn({ file }, 'unable to acquire pmxcfs lock - trying again');
-    if (attempt === LOCK_ATTEMPTS) throw new StartupError(`unable to acquire pmxcfs lock: another pmxcfs holds ${file} (errno ${-r})`);
-    await sleep(1000);
-  }
-  throw new StartupError('unreachable');
-}
 
-/**
- * Without -f: start a detached copy of this process and wait for its readiness byte
- * on an extra pipe; then write the pid file with the child's pid and exit 0, as
- * C's parent does. The child's stdout/stderr stay attached (journal), stdin is null.
- */
-async function daemonize(argv: readonly string[], pidFile: string): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
-    detached: true,
-    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-    env: { ...process.env, [CHILD_ENV]: '1' },
-  });
-  const ready = await new Promise<boolean>((resolve) => {
-    const pipe = child.stdio[3] as NodeJS.ReadableStream;
-    pipe.once('data', (b: Buffer) => resolve(b[0] === 0x31));
-    pipe.once('end', () => resolve(false));
-    child.once('exit', () => resolve(false));
-  });
-  if (!ready || child.pid === undefined) {
-    process.stderr.write('pmxcfs-ts: child failed to send \'1\'\n');
-    child.kill('SIGKILL');
-    return 255;
+  /**
+   * All phases; on failure what was started is stopped again and the error rethrown.
+   * A stop requested meanwhile (a signal during start-up) lets the running phase end,
+   * then stops: nothing is mounted or started after the teardown.
+   */
+  async start(): Promise<void> {
+    const run = this.runPhases();
+    this.starting = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await run;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
   }
-  atomicWriteFile(pidFile, Buffer.from(`${child.pid}\n`));
-  child.unref();
-  return 0;
-}
 
-export interface RunningDaemon {
-  readonly stopped: Promise<number>;
-  stop(): Promise<void>;
+  private async runPhases(): Promise<void> {
+    const phases = [() => this.lock(), () => this.database(), () => this.services(), () => this.mount(), () => this.ready()];
+    for (const phase of phases) {
+      if (this.stopRequested) throw new StoppedDuringStart();
+      await phase();
+    }
+  }
+
+  private async lock(): Promise<void> {
+    this.phase = 'lock';
+    const nodename = hostname().split('.')[0]!;
+    const nodeip = await resolveNodeIp(nodename);
+    this.log.info({ nodename, nodeip }, `resolved node name '${nodename}' to '${nodeip}' for default node IP address`);
+    this.id = { nodename, nodeip, starttime: systemClock(), dbFile: this.opts.db };
+    prepareDirs(this.opts.libDir, this.opts.runDir);
+    this.lockFd = await acquireLock(join(this.opts.libDir, '.pmxcfs.lockfile'), this.log);
+  }
+
+  private database(): void {
+    this.phase = 'database';
+    const o = this.opts;
+    try {
+      this.memdb = Memdb.open(o.db, { log: domainLog(this.logger, 'database') });
+    } catch (err) {
+      if (err instanceof MemdbOpenError) throw new StartupError(`memdb_open failed - unable to open database '${o.db}': ${err.message}`);
+      throw err;
+    }
+    if (this.memdb.created && !o.local && existsSync(o.corosyncConf)) this.importCorosyncConf(this.memdb);
+    const hasConf = this.memdb.getattr(COROSYNC_CONF) !== null;
+    if (o.local && hasConf) this.log.info({}, 'forcing local mode (although corosync.conf exists)');
+    else if (!hasConf) this.log.debug({}, 'using local mode (corosync.conf does not exist)');
+    if (!o.local && hasConf) {
+      const log = (domain: string): Log => domainLog(this.logger, domain);
+      this.cluster = clusterServices({ memdb: this.memdb, corosyncConf: o.corosyncConf, verifyPeriodSec: o.verifyPeriod, log });
+    }
+    this.fsops = new FsOps(this.memdb, this.cluster?.dcdb ?? null);
+  }
+
+  /** A fresh database of a configured node starts with the host's corosync.conf. */
+  private importCorosyncConf(memdb: Memdb): void {
+    let conf: Buffer;
+    try {
+      conf = readFileSync(this.opts.corosyncConf);
+    } catch {
+      return;
+    }
+    const now = systemClock();
+    if (memdb.create(COROSYNC_CONF, 0, now) < 0 || memdb.write(COROSYNC_CONF, 0, now, conf, 0, true) < 0) {
+      throw new StartupError('memdb_write failed - unable to import corosync.conf');
+    }
+    this.log.info({ path: this.opts.corosyncConf }, 'imported corosync.conf into the new database');
+  }
+
+  private async services(): Promise<void> {
+    this.phase = 'services';
+    for (const s of [...(this.cluster?.services ?? []), ...this.localServices()]) {
+      await s.start();
+      this.running.push(s);
+    }
+  }
+
+  /** Local access besides FUSE; started after the cluster services, stopped first. */
+  private localServices(): DaemonService[] {
+    return [this.controlService()];
+    // Issue 13 (libqb IPC server): add its entry here.
+  }
+
+  private controlService(): DaemonService {
+    const socketPath = controlSocketPath(this.opts.runDir);
+    let server: Server | null = null;
+    const verify = (): { started: boolean; reason?: string } => {
+      const dfsm = this.cluster?.dfsm;
+      if (dfsm === undefined) return { started: false, reason: 'local mode: nothing to verify' };
+      if (!dfsm.isLowestNodeid()) return { started: false, reason: 'only the lowest node id starts a verify round' };
+      const r = dfsm.verifyRequest();
+      return r === 1 ? { started: true } : { started: false, reason: `send failed: ${csErrorName(r)}` };
+    };
+    const start = async (): Promise<void> => {
+      const handlers = { fs: this.fsops!, status: () => daemonStatus(this.id!, this.memdb!, this.cluster), verify };
+      try {
+        server = await startControlServer(socketPath, handlers, domainLog(this.logger, 'ipcs'));
+      } catch (err) {
+        throw new StartupError(`unable to listen on ${socketPath}: ${(err as Error).message}`);
+      }
+    };
+    const stop = async (): Promise<void> => {
+      const s = server;
+      if (s === null) return;
+      await new Promise<void>((r) => {
+        s.close(() => r());
+        setTimeout(r, SERVER_CLOSE_MS).unref();
+      });
+    };
+    return { name: 'control socket', start, stop };
+  }
+
+  private async mount(): Promise<void> {
+    this.phase = 'mount';
+    if (!this.opts.fuse) return;
+    const id = this.id!;
+    const quorum = this.cluster?.quorum ?? null;
+    const clusterInfo = membersInfo(id, this.cluster);
+    try {
+      this.pve = await mountPve({
+        mountpoint: this.opts.mount,
+        fsops: this.fsops!,
+        memdb: this.memdb!,
+        nodename: id.nodename,
+        isQuorate: () => (quorum === null ? true : quorum.quorate),
+        clusterInfo,
+        // The membership is looked at lazily; do it before reporting the version.
+        clinfoVersion: () => (clusterInfo(), this.cluster?.cmap.version ?? 0),
+        starttime: id.starttime,
+        log: domainLog(this.logger, 'fuse'),
+        // /etc/pve/.debug switches debug logging at run time, as in C (-d sets it at start).
+        debug: { get: () => this.logger.level === 'debug', set: (on) => setDebug(this.logger, on) },
+        onLoopExit: () => process.kill(process.pid, 'SIGTERM'),
+      });
+    } catch (err) {
+      throw new StartupError(`fuse_mount error - unable to mount ${this.opts.mount}: ${(err as Error).message}`);
+    }
+  }
+
+  private ready(): void {
+    this.phase = 'ready';
+    try {
+      unlinkSync(this.restartFlag());
+    } catch {
+      // not present
+    }
+    signalReady(this.isChild, this.opts.pidFile);
+    this.log.info({ mode: this.cluster === null ? 'local' : 'cluster', socket: controlSocketPath(this.opts.runDir) }, 'pmxcfs-ts ready');
+  }
+
+  private restartFlag(): string {
+    return join(this.opts.runDir, 'cfs-restart-flag');
+  }
+
+  /** The phases in reverse; idempotent (a second signal joins the running stop). */
+  stop(): Promise<void> {
+    this.stopRequested = true;
+    this.stopping ??= (async () => {
+      await this.starting;
+      await this.teardown();
+    })();
+    return this.stopping;
+  }
+
+  private async teardown(): Promise<void> {
+    const wasReady = this.phase === 'ready';
+    this.phase = 'stopping';
+    if (wasReady) {
+      try {
+        writeFileSync(this.restartFlag(), '', { mode: 0o440 });
+      } catch {
+        // run dir gone
+      }
+      this.log.info({}, 'teardown filesystem');
+    }
+    this.fsops?.close();
+    await this.stopServices();
+    // Answers to writers released above are sent from promise callbacks: let them run
+    // before the session goes away.
+    await new Promise((r) => setImmediate(r));
+    await this.pve?.unmount();
+    this.pve = null;
+    this.memdb?.close();
+    this.memdb = null;
+    this.releaseLock();
+    this.phase = 'stopped';
+  }
+
+  private async stopServices(): Promise<void> {
+    while (this.running.length > 0) {
+      const s = this.running.pop()!;
+      try {
+        await s.stop();
+      } catch (err) {
+        this.log.error({ service: s.name, err: (err as Error).message }, 'service stop failed');
+      }
+    }
+  }
+
+  private releaseLock(): void {
+    if (this.lockFd === null) return;
+    closeSync(this.lockFd);
+    this.lockFd = null;
+    try {
+      const pid = readFileSync(this.opts.pidFile, 'utf8').trim();
+      if (pid === String(process.pid) || this.isChild) unlinkSync(this.opts.pidFile);
+    } catch {
+      // no pid file
+    }
+  }
+
+  /**
+   * The stop did not finish within the deadline (a wedged native session): detach the
+   * mount and close the database anyway, so the next start finds neither busy.
+   */
+  forceStop(): void {
+    this.log.error({ phase: this.phase, deadlineMs: STOP_DEADLINE_MS }, 'stop did not finish in time - forcing unmount and database close');
+    if (this.opts.fuse) clearStaleMount(this.opts.mount);
+    try {
+      this.memdb?.close();
+    } catch {
+      // already closed
+    }
+    this.memdb = null;
+    this.releaseLock();
+  }
 }
 
 export async function runDaemon(argv: readonly string[]): Promise<number> {
@@ -130,246 +322,37 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
   if (!opts.foreground && !isChild) return daemonize(argv, opts.pidFile);
   const logger = createLogger({ debug: opts.debug, pretty: opts.pretty });
   const log = domainLog(logger, 'main');
+  const daemon = new Daemon(opts, logger, isChild);
+  const stopped = onStopSignal(daemon, log);
   try {
-    const daemon = await startDaemon(opts, logger, isChild);
-    return await daemon.stopped;
+    await daemon.start();
   } catch (err) {
-    if (err instanceof StartupError) {
-      log.error({}, err.message);
-      return err.exitCode;
-    }
-    log.error({ err: (err as Error).stack }, 'start-up failed');
-    return 255;
+    if (err instanceof StoppedDuringStart) return stopped;
+    if (err instanceof StartupError) log.error({}, err.message);
+    else log.error({ err: (err as Error).stack }, 'start-up failed');
+    return err instanceof StartupError ? err.exitCode : 255;
   }
+  return stopped;
 }
 
-async function startDaemon(opts: DaemonOptions, logger: ReturnType<typeof createLogger>, isChild: boolean): Promise<RunningDaemon> {
-  const log = domainLog(logger, 'main');
-  const nodename = hostname().split('.')[0]!;
-  const nodeip = await resolveNodeIp(nodename);
-  log.info({ nodename, nodeip }, `resolved node name '${nodename}' to '${nodeip}' for default node IP address`);
-
-  process.umask(0o027);
-  mkdirSync(opts.libDir, { recursive: true, mode: 0o750 });
-  mkdirSync(opts.runDir, { recursive: true, mode: 0o750 });
-  try {
-    const wwwData = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('www-data:'));
-    if (wwwData !== undefined) chownSync(opts.runDir, 0, Number(wwwData.split(':')[2]));
-  } catch {
-    // errors ignored, as C
-  }
-  const lockFd = await acquireLock(join(opts.libDir, '.pmxcfs.lockfile'), log);
-
-  let memdb: Memdb;
-  try {
-    memdb = Memdb.open(opts.db, { log: domainLog(logger, 'database') });
-  } catch (err) {
-    if (err instanceof MemdbOpenError) throw new StartupError(`memdb_open failed - unable to open database '${opts.db}': ${err.message}`);
-    throw err;
-  }
-  if (memdb.created && !opts.local && existsSync(opts.corosyncConf)) {
-    let conf: Buffer | null = null;
-    try {
-      conf = readFileSync(opts.corosyncConf);
-    } catch {
-      conf = null;
-    }
-    if (conf !== null) {
-      const now = systemClock();
-      if (memdb.create(COROSYNC_CONF, 0, now) < 0 || memdb.write(COROSYNC_CONF, 0, now, conf, 0, true) < 0) {
-        throw new StartupError('memdb_write failed - unable to import corosync.conf');
-      }
-      log.info({ path: opts.corosyncConf }, 'imported corosync.conf into the new database');
-    }
-  }
-
-  const clusterMode = !opts.local && memdb.getattr(COROSYNC_CONF) !== null;
-  if (opts.local && memdb.getattr(COROSYNC_CONF) !== null) log.info({}, 'forcing local mode (although corosync.conf exists)');
-  else if (!clusterMode) log.debug({}, 'using local mode (corosync.conf does not exist)');
-
-  let quorum: QuorumService | null = null;
-  let cmap: ClusterInfoService | null = null;
-  let dfsm: Dfsm | null = null;
-  let dcdb: Dcdb | null = null;
-  let service: DfsmService | null = null;
-  if (clusterMode) {
-    const dcdbLog = domainLog(logger, 'dcdb');
-    quorum = new QuorumService(domainLog(logger, 'quorum'));
-    const q = quorum;
-    const corosyncSync = (notify: boolean): void => {
-      syncCorosyncConf(memdb, notify, { hostPath: opts.corosyncConf, log: dcdbLog });
-    };
-    dfsm = new Dfsm({
-      callbacks: (d) => (dcdb = new Dcdb(d, { memdb, log: dcdbLog, syncCorosyncConf: corosyncSync })),
-      isQuorate: () => q.quorate,
-      logger: dcdbLog,
-    });
-    corosyncSync(true);
-    quorum.start();
-    cmap = new ClusterInfoService(domainLog(logger, 'confdb'));
-    cmap.start();
-    service = new DfsmService({
-      dfsm,
-      clock: dfsmClock,
-      logger: dcdbLog,
-      verifyPeriodSec: opts.verifyPeriod,
-      createTransport: (handlers) => {
-        try {
-          return CpgTransport.open(handlers);
-        } catch (err) {
-          return err instanceof CorosyncError ? err.code : 2;
-        }
-      },
-    });
-    service.start();
-  }
-
-  const fs = new FsOps(memdb, dcdb);
-  const startTime = systemClock();
-  // .members: the cmap nodelist; "online" is membership of our CPG group (C uses the
-  // kvstore group, which every pmxcfs joins alongside; that group is Wave 2). Only our
-  // own IP is known without the kvstore (C learns the others' from its `nodeip` keys).
-  let lastOnline = '';
-  const clusterInfo = (): ClusterInfo | null => {
-    const config = cmap?.config ?? null;
-    if (config === null || dfsm === null) return null;
-    const online = new Set(dfsm.status().members.map((m) => m.nodeid));
-    const key = [...online].sort().join(',');
-    if (key !== lastOnline) {
-      lastOnline = key;
-      cmap!.bump();
-    }
-    return {
-      name: config.clusterName,
-      configVersion: config.configVersion,
-      quorate: quorum?.quorate ?? false,
-      nodes: config.nodes.map((n) => ({ name: n.name, nodeid: n.nodeid, online: online.has(n.nodeid), ...(n.name === nodename ? { ip: nodeip } : {}) })),
-    };
-  };
-  const status = () => {
-    const d = dfsm?.status();
-    return {
-      nodename,
-      nodeip,
-      pid: process.pid,
-      mode: clusterMode ? 'cluster' : 'local',
-      starttime: startTime,
-      quorate: quorum === null ? true : quorum.quorate,
-      corosync:
-        quorum === null
-          ? 'not used (local mode)'
-          : { quorum: quorum.connected ? 'connected' : 'disconnected', cpg: service?.isInitialized ? 'connected' : 'disconnected', cmap: cmap?.connected ? 'connected' : 'disconnected' },
-      cluster: cmap?.config ? { name: cmap.config.clusterName, configVersion: cmap.config.configVersion, nodes: cmap.config.nodes.map((n) => ({ name: n.name, nodeid: n.nodeid })) } : null,
-      db: { file: opts.db, version: memdb.root.version, mtime: memdb.root.mtime, writer: memdb.root.writer, entries: memdb.index.size, errors: memdb.errors },
-      dfsm:
-        d === undefined
-          ? null
-          : {
-              mode: modeName(d.mode),
-              epoch: d.epoch,
-              members: d.members.map((m) => ({ nodeid: m.nodeid, pid: m.pid, synced: m.synced })),
-              lowestNodeid: d.lowestNodeid,
-              lastLeader: d.lastLeader,
-              lastVerify: d.lastVerify,
-              msgQueue: d.msgQueue,
-              syncQueue: d.syncQueue,
-              waitingWriters: d.waitingWriters,
-            },
-    };
-  };
-  const socketPath = controlSocketPath(opts.runDir);
-  let server: Server;
-  try {
-    server = await startControlServer(
-      socketPath,
-      {
-        fs,
-        status,
-        verify: () => {
-          if (dfsm === null) return { started: false, reason: 'local mode: nothing to verify' };
-          if (!dfsm.isLowestNodeid()) return { started: false, reason: 'only the lowest node id starts a verify round' };
-          const r = dfsm.verifyRequest();
-          return r === 1 ? { started: true } : { started: false, reason: `send failed: ${csErrorName(r)}` };
-        },
-      },
-      domainLog(logger, 'ipcs'),
-    );
-  } catch (err) {
-    throw new StartupError(`unable to listen on ${socketPath}: ${(err as Error).message}`);
-  }
-
-  // ---- FUSE mount of /etc/pve (src/fuse) ----
-  let pve: PveMount | null = null;
-  if (opts.fuse) {
-    try {
-      pve = await mountPve({
-        mountpoint: opts.mount,
-        fsops: fs,
-        nodename,
-        isQuorate: () => (quorum === null ? true : quorum.quorate),
-        clusterInfo,
-        // The membership is looked at lazily; do it before reporting the version.
-        clinfoVersion: () => (clusterInfo(), cmap?.version ?? 0),
-        starttime: startTime,
-        log: domainLog(logger, 'fuse'),
-        // /etc/pve/.debug switches debug logging at run time, as in C (-d sets it at start).
-        debug: { get: () => logger.level === 'debug', set: (on) => setDebug(logger, on) },
-        onLoopExit: () => process.kill(process.pid, 'SIGTERM'),
-      });
-    } catch (err) {
-      server.close();
-      throw new StartupError(`fuse_mount error - unable to mount ${opts.mount}: ${(err as Error).message}`);
-    }
-  }
-  // ---- end FUSE mount ----
-
-  const restartFlag = join(opts.runDir, 'cfs-restart-flag');
-  try {
-    unlinkSync(restartFlag);
-  } catch {
-    // not present
-  }
-  if (isChild) {
-    try {
-      writeSync(3, '1');
-      closeSync(3);
-    } catch {
-      // parent gone
-    }
-  } else {
-    atomicWriteFile(opts.pidFile, Buffer.from(`${process.pid}\n`));
-  }
-  log.info({ mode: clusterMode ? 'cluster' : 'local', socket: socketPath }, 'pmxcfs-ts ready');
-
-  let resolveStopped!: (code: number) => void;
-  const stopped = new Promise<number>((r) => (resolveStopped = r));
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    try {
-      writeFileSync(restartFlag, '', { mode: 0o440 });
-    } catch {
-      // run dir gone
-    }
-    log.info({}, 'teardown filesystem');
-    await new Promise<void>((r) => server.close(() => r()));
-    await pve?.unmount(); // FUSE (src/fuse)
-    service?.stop();
-    quorum?.stop();
-    cmap?.stop();
-    memdb.close();
-    closeSync(lockFd);
-    try {
-      const pid = readFileSync(opts.pidFile, 'utf8').trim();
-      if (pid === String(process.pid) || isChild) unlinkSync(opts.pidFile);
-    } catch {
-      // no pid file
-    }
-    log.info({}, 'exit proxmox configuration filesystem (0)');
-    resolveStopped(0);
-  };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => void stop());
+/** SIGTERM, SIGINT and SIGHUP all terminate (libfuse's handlers); SIGPIPE is ignored. */
+function onStopSignal(daemon: Daemon, log: Log): Promise<number> {
   process.on('SIGPIPE', () => {});
-  return { stopped, stop };
+  return new Promise<number>((resolve) => {
+    const onSignal = (): void => {
+      const deadline = setTimeout(() => {
+        daemon.forceStop();
+        log.info({}, 'exit proxmox configuration filesystem (1)');
+        process.exit(1);
+      }, STOP_DEADLINE_MS);
+      void daemon.stop().then(() => {
+        clearTimeout(deadline);
+        log.info({}, 'exit proxmox configuration filesystem (0)');
+        // Nothing of ours is left; a handle still held by an addon must not keep us alive.
+        setTimeout(() => process.exit(0), SERVER_CLOSE_MS).unref();
+        resolve(0);
+      });
+    };
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, onSignal);
+  });
 }

@@ -1,5 +1,11 @@
 /**
- * The distributed finite state machine (dfsm.md), wrapping the xstate mode actor.
+ * The distributed finite state machine (dfsm.md): the engine that runs the chart of
+ * chart.ts for one CPG group. It holds the chart's context (identity, epoch, the
+ * sorted member list with the collected states, the queues, the waiting writers),
+ * classifies every delivered message with the common checks of
+ * dfsm_cpg_deliver_callback into a chart event, and implements the chart's guards
+ * and actions. One engine serves any application (dcdb, the status group): group
+ * name, protocol version and callbacks are options.
  *
  * | here                         | C (dfsm.c)                                       |
  * |------------------------------|--------------------------------------------------|
@@ -8,17 +14,12 @@
  * | join / leave / finalize      | dfsm_join / dfsm_leave / dfsm_finalize           |
  * | restartable                  | dfsm_restartable                                 |
  * | confchg                      | dfsm_cpg_confchg_callback                        |
- * | deliver / deliverMessage     | dfsm_cpg_deliver_callback                        |
- * | queueAdd                     | dfsm_queue_add_message                           |
- * | deliverQueue                 | dfsm_deliver_queue                               |
- * | deliverSyncQueue             | dfsm_deliver_sync_queue                          |
- * | resendQueue                  | dfsm_resend_queue                                |
- * | releaseSyncResources         | dfsm_release_sync_resources                      |
- * | setMode / setErrorMode       | dfsm_set_mode / dfsm_set_errormode               |
+ * | deliver / classify           | dfsm_cpg_deliver_callback (common checks)        |
+ * | send (the chart engine)      | dfsm_set_mode + the mode switch of the callbacks |
+ * | actions.*                    | the bodies of those callbacks (see the chart)    |
  * | sendState / sendUpdate(...)  | dfsm_send_state_message_full, dfsm_send_update(_complete) |
  * | sendMessage                  | dcdb_send_fuse_message + dfsm_send_message_sync  |
  * | sendMessageNoWait            | dcdb_send_unlock + dfsm_send_message             |
- * | recordLocalResult / abort    | dfsm_record_local_result / dfsm_send_sync_message_abort |
  * | verifyRequest                | dfsm_verify_request                              |
  * | isLowestNodeid / isLocal     | dfsm_lowest_nodeid / dfsm_nodeid_is_local        |
  *
@@ -26,74 +27,54 @@
  * synchronous (count assignment and multicast are one step, so per-sender count order
  * holds) and the wait is a Promise resolved when the own message comes back.
  */
-import { strict as assert } from 'node:assert';
 import { CsError, type ConfChange, type MemberId, type Transport } from '../cluster/transport.js';
-import {
-  BASE_HEADER_SIZE,
-  DfsmMessageType,
-  type Epoch,
-  NORMAL_HEADER_SIZE,
-  STATE_HEADER_SIZE,
-  decodeBaseHeader,
-  decodeEpoch,
-  encodeNormalHeader,
-  encodeStateHeader,
-  encodeVerify,
-  epochEquals,
-} from '../wire/dfsm.js';
+import { EACCES, EBUSY } from '../memdb/errno.js';
+import { assert } from '../util/assert.js';
+import { DfsmMessageType, type Epoch, decodeBaseHeader, decodeDfsmMessage, encodeNormalHeader, encodeStateHeader, encodeVerifyRequest, epochEquals } from '../wire/dfsm.js';
+import { type ChartTable, compileChart, type DfsmEvent, type DfsmEventType, type GuardName, stepsFor } from './chart.js';
 import { type Clock, nowSeconds, systemClock } from './clock.js';
-import { actorMode, createModeActor, type DfsmModeActor } from './machine.js';
-import { insertByCount, lowestNodeid, memberKey, sortMembers } from './members.js';
+import { lowestNodeid, memberKey, sortMembers } from './members.js';
+import { MessageQueues } from './queues.js';
+import { actionsOf, type ActionImpl } from './actions.js';
 import {
   DCDB_CPG_GROUP,
   DCDB_PROTOCOL_VERSION,
-  type DeliverResult,
   type DfsmApi,
   type DfsmCallbacks,
   DfsmMode,
+  type DfsmModeName,
   type DfsmStatus,
   isErrorMode,
   type Logger,
-  modeName,
   nullLogger,
-  type StateUpdateResult,
   type SyncInfo,
   type SyncMember,
   type VerifyOutcome,
 } from './types.js';
+import { WaitingWriters } from './writers.js';
 
-/** errno values handed to writers (Linux). */
-export const EACCES = 13;
-export const EBUSY = 16;
+export { EACCES, EBUSY };
 
 /**
- * Queue bounds. C's queues are unbounded; messages pile up only while a sync round
- * is running, and a round that does not finish within these bounds is stuck: leaving
- * and resyncing (what C does on any queue failure) is the recovery.
+ * Events processed inside one outermost event (nested sends from callbacks, raised
+ * events, queue deliveries). One per queued message at most, plus a few per step: a
+ * chain longer than this is a loop in the chart.
  */
-export const MAX_QUEUED_MESSAGES = 1_000_000;
-export const MAX_QUEUED_BYTES = 2 * 1024 * 1024 * 1024;
-/** Waiting writers are bounded by the caller (FUSE threads in C); this catches leaks. */
-export const MAX_WAITING_WRITERS = 100_000;
+export const MAX_EVENT_DEPTH = 64;
 
 const ZERO_EPOCH: Epoch = { epoch: 0, time: 0, nodeid: 0, pid: 0 };
+const STATE_TYPES: Partial<Record<number, DfsmEventType>> = {
+  [DfsmMessageType.SYNC_START]: 'SYNC_START',
+  [DfsmMessageType.STATE]: 'STATE',
+  [DfsmMessageType.UPDATE]: 'UPDATE',
+  [DfsmMessageType.UPDATE_COMPLETE]: 'UPDATE_COMPLETE',
+  [DfsmMessageType.VERIFY_REQUEST]: 'VERIFY_REQUEST',
+  [DfsmMessageType.VERIFY]: 'VERIFY',
+};
+/** Built once: the chart does not change at run time. */
+let chartTable: ChartTable | null = null;
 
-interface QueuedMessage {
-  readonly nodeid: number;
-  readonly pid: number;
-  readonly count: bigint;
-  /** The whole message, header included (a copy). */
-  readonly msg: Buffer;
-}
-
-interface WriterSlot {
-  readonly count: bigint;
-  result: number;
-  processed: boolean;
-  readonly resolve: (result: number) => void;
-}
-
-class Member implements SyncMember {
+export class Member implements SyncMember {
   state: Buffer | null = null;
   synced = false;
   constructor(
@@ -102,14 +83,14 @@ class Member implements SyncMember {
   ) {}
 }
 
-class Round implements SyncInfo {
+export class Round implements SyncInfo {
   data: unknown = undefined;
   constructor(
     readonly members: readonly Member[],
     readonly localOrNull: Member | null,
   ) {}
   get local(): Member {
-    assert(this.localOrNull !== null, 'invariant: sync info without local member');
+    assert(this.localOrNull !== null, 'sync info has a local member');
     return this.localOrNull;
   }
 }
@@ -126,41 +107,59 @@ export interface DfsmOptions {
   readonly logger?: Logger;
 }
 
+/** The chart's context: what the guards read and the actions change (struct dfsm). */
+export interface DfsmContext {
+  nodeid: number;
+  pid: number;
+  weAreMember: boolean;
+  localEpochCounter: number;
+  syncEpoch: Epoch;
+  lowest: number;
+  round: Round | null;
+  members: Map<string, Member>;
+  readonly queues: MessageQueues;
+  readonly writers: WaitingWriters;
+  msgcount: bigint;
+  csum: Buffer;
+  csumEpoch: Epoch;
+  csumId: bigint;
+  csumCounter: bigint;
+  lastLeader: MemberId | null;
+  lastVerify: { time: number; result: VerifyOutcome } | null;
+}
+
 export class Dfsm implements DfsmApi {
   readonly groupName: string;
   readonly protocolVersion: number;
-  private readonly cb: DfsmCallbacks;
-  private readonly clock: Clock;
+  readonly cb: DfsmCallbacks;
+  readonly clock: Clock;
+  readonly log: Logger;
   private readonly quorate: () => boolean;
-  private readonly log: Logger;
-  private readonly actor: DfsmModeActor;
-
+  private readonly table: ChartTable;
+  private readonly actions: Readonly<Record<string, ActionImpl | undefined>>;
+  private state: DfsmModeName = 'START';
+  private depth = 0;
   private transport: Transport | null = null;
-  private nodeid = 0;
-  private pid = 0;
-  private weAreMemberFlag = false;
   private joinedFlag = false;
-
-  private localEpochCounter = 0;
-  private syncEpoch: Epoch = ZERO_EPOCH;
-  private lowest = 0;
-  private round: Round | null = null;
-  private members = new Map<string, Member>();
-  private msgQueue: QueuedMessage[] = [];
-  private syncQueue: QueuedMessage[] = [];
-  private queuedBytes = 0;
-
-  private msgcount = 0n;
-  private msgcountRcvd = 0n;
-  private readonly results = new Map<bigint, WriterSlot>();
-
-  private csum: Buffer = Buffer.alloc(32);
-  private csumEpoch: Epoch = ZERO_EPOCH;
-  private csumId = 0n;
-  private csumCounter = 0n;
-
-  private lastLeader: MemberId | null = null;
-  private lastVerify: { time: number; result: VerifyOutcome } | null = null;
+  readonly ctx: DfsmContext = {
+    nodeid: 0,
+    pid: 0,
+    weAreMember: false,
+    localEpochCounter: 0,
+    syncEpoch: ZERO_EPOCH,
+    lowest: 0,
+    round: null,
+    members: new Map(),
+    queues: new MessageQueues(),
+    writers: new WaitingWriters(),
+    msgcount: 0n,
+    csum: Buffer.alloc(32),
+    csumEpoch: ZERO_EPOCH,
+    csumId: 0n,
+    csumCounter: 0n,
+    lastLeader: null,
+    lastVerify: null,
+  };
 
   constructor(opts: DfsmOptions) {
     this.groupName = opts.groupName ?? DCDB_CPG_GROUP;
@@ -168,92 +167,173 @@ export class Dfsm implements DfsmApi {
     this.clock = opts.clock ?? systemClock;
     this.quorate = opts.isQuorate ?? (() => true);
     this.log = opts.logger ?? nullLogger;
-    this.actor = createModeActor();
+    this.table = chartTable ??= compileChart();
+    this.actions = actionsOf(this);
     this.cb = typeof opts.callbacks === 'function' ? opts.callbacks(this) : opts.callbacks;
   }
 
   // ---- identity and state -----------------------------------------------------------
 
   get local(): MemberId {
-    return { nodeid: this.nodeid, pid: this.pid };
+    return { nodeid: this.ctx.nodeid, pid: this.ctx.pid };
   }
   get mode(): DfsmMode {
-    return actorMode(this.actor);
+    return DfsmMode[this.state];
+  }
+  get modeName(): DfsmModeName {
+    return this.state;
   }
   get joined(): boolean {
     return this.joinedFlag;
   }
   get weAreMember(): boolean {
-    return this.weAreMemberFlag;
+    return this.ctx.weAreMember;
   }
   get hasTransport(): boolean {
     return this.transport !== null;
   }
   /** dfsm_restartable: not ERROR and not VERSION_ERROR. */
   restartable(): boolean {
-    const m = this.mode;
-    return m !== DfsmMode.ERROR && m !== DfsmMode.VERSION_ERROR;
+    return this.state !== 'ERROR' && this.state !== 'VERSION_ERROR';
   }
   isLowestNodeid(): boolean {
-    return this.lowest !== 0 && this.lowest === this.nodeid;
+    return this.ctx.lowest !== 0 && this.ctx.lowest === this.ctx.nodeid;
   }
   isLocal(m: MemberId): boolean {
-    return m.nodeid === this.nodeid && m.pid === this.pid;
+    return m.nodeid === this.ctx.nodeid && m.pid === this.ctx.pid;
   }
   isQuorate(): boolean {
     return this.quorate();
   }
   setErrorMode(): void {
-    this.setMode(DfsmMode.ERROR);
+    this.send({ type: 'SET_ERROR' });
   }
 
   status(): DfsmStatus {
-    const mode = this.mode;
+    const c = this.ctx;
     return {
-      mode,
-      modeName: modeName(mode),
-      nodeid: this.nodeid,
-      pid: this.pid,
+      mode: this.mode,
+      modeName: this.state,
+      nodeid: c.nodeid,
+      pid: c.pid,
       joined: this.joinedFlag,
-      weAreMember: this.weAreMemberFlag,
-      epoch: this.syncEpoch,
-      localEpochCounter: this.localEpochCounter,
-      lowestNodeid: this.lowest,
-      members: (this.round?.members ?? []).map((m) => ({ nodeid: m.nodeid, pid: m.pid, synced: m.synced, hasState: m.state !== null })),
-      msgQueue: this.msgQueue.length,
-      syncQueue: this.syncQueue.length,
-      waitingWriters: this.results.size,
-      msgcount: this.msgcount,
-      msgcountRcvd: this.msgcountRcvd,
-      lastLeader: this.lastLeader,
-      lastVerify: this.lastVerify,
-      csumCounter: this.csumCounter,
-      csumId: this.csumId,
+      weAreMember: c.weAreMember,
+      epoch: c.syncEpoch,
+      localEpochCounter: c.localEpochCounter,
+      lowestNodeid: c.lowest,
+      members: (c.round?.members ?? []).map((m) => ({ nodeid: m.nodeid, pid: m.pid, synced: m.synced, hasState: m.state !== null })),
+      msgQueue: c.queues.msg.length,
+      syncQueue: c.queues.sync.length,
+      waitingWriters: c.writers.size,
+      msgcount: c.msgcount,
+      msgcountRcvd: c.writers.lastReceived,
+      lastLeader: c.lastLeader,
+      lastVerify: c.lastVerify,
+      csumCounter: c.csumCounter,
+      csumId: c.csumId,
     };
+  }
+
+  // ---- the chart engine (semantics in chart.ts) ------------------------------------
+
+  /** Process one event of the chart now (re-entrant, as C's dfsm_set_mode). */
+  send(ev: DfsmEvent): void {
+    assert(this.depth < MAX_EVENT_DEPTH, `chart event depth within ${MAX_EVENT_DEPTH}`);
+    this.depth++;
+    try {
+      this.step(ev);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private step(ev: DfsmEvent): void {
+    const t = stepsFor(this.table, this.state, ev.type).find((s) => s.guard === null || this.guard(s.guard, ev));
+    if (t === undefined) return;
+    if (t.target !== null && t.target !== this.state) this.enter(t.target);
+    const raised: DfsmEvent[] = [];
+    for (const a of t.actions) {
+      if (typeof a !== 'string') {
+        raised.push({ type: a.raise });
+        continue;
+      }
+      const impl = this.actions[a];
+      assert(impl !== undefined, `chart action ${a} is implemented`);
+      if (impl(ev) === false) {
+        this.send({ type: 'FAULT', reason: a });
+        return;
+      }
+    }
+    for (const r of raised) this.send(r);
+  }
+
+  private guard(g: GuardName, ev: DfsmEvent): boolean {
+    const c = this.ctx;
+    switch (g) {
+      case 'notMember':
+        return ev.type === 'CONFCHG' && !ev.member;
+      case 'alone':
+        return ev.type === 'CONFCHG' && ev.change.members.length <= 1;
+      case 'unknownSender':
+        return 'from' in ev && !c.members.has(memberKey(ev.from));
+      case 'duplicateState':
+        return 'from' in ev && c.members.get(memberKey(ev.from))?.state != null;
+      case 'allStatesIn':
+        return c.round !== null && c.round.members.every((m) => m.state !== null);
+      case 'localSynced':
+        return c.round?.localOrNull?.synced === true;
+    }
+  }
+
+  /** dfsm_set_mode: the chart only has the moves C's rule allows. */
+  private enter(to: DfsmModeName): void {
+    const from = this.state;
+    assert(from !== to, 'a mode change changes the mode');
+    assert(!isErrorMode(DfsmMode[from]) || !isErrorMode(DfsmMode[to]) || DfsmMode[to] >= DfsmMode[from], 'error modes only move up');
+    this.state = to;
+    const ctx = { from, to, nodeid: this.ctx.nodeid, pid: this.ctx.pid };
+    const message = MODE_MESSAGES[to];
+    if (isErrorMode(DfsmMode[to])) this.log.error(ctx, message);
+    else this.log.info(ctx, message);
+    if (to === 'SYNCED') this.call(() => this.cb.synced?.(), undefined);
+  }
+
+  /** Run an application callback; an exception is logged and counts as failure. */
+  call<T>(fn: () => T, onThrow: T): T {
+    try {
+      return fn();
+    } catch (err) {
+      this.log.error({ err }, 'application callback threw');
+      return onThrow;
+    }
   }
 
   // ---- lifecycle (driven by service.ts) ---------------------------------------------
 
   /** Give the DFSM its CPG connection; identity comes from it (cpg_local_get, getpid). */
   attach(transport: Transport): void {
-    assert(this.transport === null, 'invariant: a transport is already attached');
+    assert(this.transport === null, 'no transport attached yet');
     this.transport = transport;
-    this.nodeid = transport.local.nodeid >>> 0;
-    this.pid = transport.local.pid >>> 0;
+    this.ctx.nodeid = transport.local.nodeid >>> 0;
+    this.ctx.pid = transport.local.pid >>> 0;
   }
 
   /** dfsm_initialize: drop msg_queue, release writers, mode START. */
   initialize(): void {
-    this.dropMsgQueue();
+    this.send({ type: 'INITIALIZE' });
+  }
+
+  /** The INITIALIZE action (dfsm_initialize without the CPG part). */
+  reset(): void {
+    this.ctx.queues.dropMsg();
     this.abortWriters();
     this.joinedFlag = false;
-    this.weAreMemberFlag = false;
-    this.setMode(DfsmMode.START);
+    this.ctx.weAreMember = false;
   }
 
   join(): number {
-    assert(this.transport !== null, 'join without transport');
-    assert(!this.joinedFlag, 'join while joined');
+    assert(this.transport !== null, 'join with a transport');
+    assert(!this.joinedFlag, 'join while not joined');
     const r = this.transport.join(this.groupName);
     if (r !== CsError.OK) {
       this.log.error({ code: r }, 'cpg_join failed');
@@ -283,65 +363,21 @@ export class Dfsm implements DfsmApi {
       this.transport = null;
     }
     this.joinedFlag = false;
-    this.weAreMemberFlag = false;
-  }
-
-  // ---- mode ---------------------------------------------------------------------------
-
-  private setMode(to: DfsmMode): void {
-    const from = this.mode;
-    if (from === to) return;
-    this.actor.send({ type: modeName(to) });
-    if (this.mode !== to) return; // refused by the transition rule
-    const ctx = { from: modeName(from), to: modeName(to), nodeid: this.nodeid, pid: this.pid };
-    switch (to) {
-      case DfsmMode.START:
-        this.log.info(ctx, 'start cluster connection');
-        break;
-      case DfsmMode.START_SYNC:
-        this.log.info(ctx, 'starting data syncronisation');
-        break;
-      case DfsmMode.SYNCED:
-        this.log.info(ctx, 'all data is up to date');
-        this.call(() => this.cb.synced?.(), undefined);
-        break;
-      case DfsmMode.UPDATE:
-        this.log.info(ctx, 'waiting for updates from leader');
-        break;
-      case DfsmMode.LEAVE:
-        this.log.error(ctx, 'leaving CPG group');
-        break;
-      case DfsmMode.ERROR:
-        this.log.error(ctx, 'serious internal error - stop cluster connection');
-        break;
-      case DfsmMode.VERSION_ERROR:
-        this.log.error(ctx, 'detected newer protocol - please update this node');
-        break;
-    }
-  }
-
-  /** Run an application callback; an exception is logged and counts as failure. */
-  private call<T>(fn: () => T, onThrow: T): T {
-    try {
-      return fn();
-    } catch (err) {
-      this.log.error({ err }, 'application callback threw');
-      return onThrow;
-    }
+    this.ctx.weAreMember = false;
   }
 
   // ---- sending --------------------------------------------------------------------------
 
-  private sendRaw(buffers: readonly Buffer[]): number {
+  sendRaw(buffers: readonly Buffer[]): number {
     if (this.transport === null) return CsError.BAD_HANDLE;
     const r = this.transport.send(buffers);
     if (r !== CsError.OK) this.log.error({ code: r }, 'cpg_send_message failed');
     return r;
   }
 
-  private sendState(type: DfsmMessageType, payload: readonly Buffer[]): number {
-    assert(type >= DfsmMessageType.SYNC_START && type <= DfsmMessageType.VERIFY, 'not a state message type');
-    const header = encodeStateHeader(type, this.protocolVersion, nowSeconds(this.clock), this.syncEpoch);
+  sendState(type: DfsmMessageType, payload: readonly Buffer[]): number {
+    assert(type >= DfsmMessageType.SYNC_START && type <= DfsmMessageType.VERIFY, 'a state message type');
+    const header = encodeStateHeader(type, this.protocolVersion, nowSeconds(this.clock), this.ctx.syncEpoch);
     return this.sendRaw([header, ...payload]);
   }
 
@@ -354,14 +390,14 @@ export class Dfsm implements DfsmApi {
   }
 
   /** Assign the next count and multicast a NORMAL message (the sync-mutex section). */
-  private sendNormal(subtype: number, payload: readonly Buffer[], slot: ((count: bigint) => WriterSlot) | null): number {
+  private sendNormal(subtype: number, payload: readonly Buffer[], resolve: ((r: number) => void) | null): number {
     assert(Number.isInteger(subtype) && subtype >= 0 && subtype <= 0xffff, 'subtype is u16');
-    this.msgcount += 1n;
-    const count = this.msgcount;
-    if (slot) this.results.set(count, slot(count));
+    this.ctx.msgcount += 1n;
+    const count = this.ctx.msgcount;
+    if (resolve) this.ctx.writers.register(count, -EBUSY, resolve);
     const header = encodeNormalHeader(subtype, this.protocolVersion, nowSeconds(this.clock), count);
     const r = this.sendRaw([header, ...payload]);
-    if (r !== CsError.OK && slot) this.results.delete(count);
+    if (r !== CsError.OK && resolve) this.ctx.writers.forget(count);
     return r;
   }
 
@@ -369,14 +405,14 @@ export class Dfsm implements DfsmApi {
    * Send a NORMAL message and wait until it is delivered back; resolves with the
    * application's result (dfsm.md §11.2): −EACCES if not quorate (nothing sent),
    * −EBUSY if the multicast failed or the wait was aborted by initialize/finalize.
+   * In ERROR and VERSION_ERROR nothing is delivered any more: −EBUSY at once.
    */
   sendMessage(subtype: number, payload: readonly Buffer[]): Promise<number> {
     if (!this.quorate()) return Promise.resolve(-EACCES);
-    if (this.results.size >= MAX_WAITING_WRITERS) return Promise.resolve(-EBUSY);
+    if (!this.restartable() || this.ctx.writers.full) return Promise.resolve(-EBUSY);
     let resolve!: (r: number) => void;
     const done = new Promise<number>((res) => (resolve = res));
-    const r = this.sendNormal(subtype, payload, (count) => ({ count, result: -EBUSY, processed: false, resolve }));
-    if (r !== CsError.OK) return Promise.resolve(-EBUSY);
+    if (this.sendNormal(subtype, payload, resolve) !== CsError.OK) return Promise.resolve(-EBUSY);
     return done;
   }
 
@@ -386,143 +422,77 @@ export class Dfsm implements DfsmApi {
     return this.sendNormal(subtype, payload, null) === CsError.OK;
   }
 
-  private recordLocalResult(count: bigint, result: number, processed: boolean): void {
-    const slot = this.results.get(count);
-    if (slot) {
-      slot.result = result;
-      slot.processed = processed;
-    }
-    this.msgcountRcvd = count;
-    this.wakeWriters();
-  }
-
+  /** dfsm_send_sync_message_abort. */
   private abortWriters(): void {
-    this.msgcountRcvd = this.msgcount;
-    this.wakeWriters();
-  }
-
-  /** C's waiters loop on `msgcount_rcvd < count`; release every slot that passes. */
-  private wakeWriters(): void {
-    for (const [count, slot] of this.results) {
-      if (this.msgcountRcvd >= count) {
-        this.results.delete(count);
-        slot.resolve(slot.result);
-      }
-    }
+    this.ctx.writers.abortAll(this.ctx.msgcount);
   }
 
   /** dfsm_verify_request (the service's hourly timer). */
   verifyRequest(): number {
-    if (!this.isLowestNodeid()) return CsError.OK;
-    if (this.mode !== DfsmMode.SYNCED) return CsError.OK;
-    if (this.csumCounter !== this.csumId) {
-      this.log.info({ next: (this.csumCounter + 1n).toString() }, 'delay verify request');
+    const c = this.ctx;
+    if (!this.isLowestNodeid() || this.state !== 'SYNCED') return CsError.OK;
+    if (c.csumCounter !== c.csumId) {
+      this.log.info({ next: (c.csumCounter + 1n).toString() }, 'delay verify request');
       return CsError.OK;
     }
-    this.csumCounter += 1n;
-    const id = Buffer.alloc(8);
-    id.writeBigUInt64LE(this.csumCounter, 0);
-    const r = this.sendState(DfsmMessageType.VERIFY_REQUEST, [id]);
+    c.csumCounter += 1n;
+    const r = this.sendState(DfsmMessageType.VERIFY_REQUEST, [encodeVerifyRequest(c.csumCounter)]);
     if (r !== CsError.OK) this.log.error({ code: r }, 'failed to send VERIFY_REQUEST message');
     return r;
   }
 
-  // ---- queues -------------------------------------------------------------------------
+  // ---- transport events ---------------------------------------------------------------
 
-  private dropMsgQueue(): void {
-    for (const qm of this.msgQueue) this.queuedBytes -= qm.msg.length;
-    this.msgQueue = [];
+  /** dfsm_cpg_confchg_callback. */
+  confchg(change: ConfChange): void {
+    this.send({ type: 'CONFCHG', change, member: change.members.some((m) => this.isLocal(m)) });
   }
 
-  private dropSyncQueue(): void {
-    for (const qm of this.syncQueue) this.queuedBytes -= qm.msg.length;
-    this.syncQueue = [];
+  /** dfsm_cpg_deliver_callback, entry from the transport (and from the queues). */
+  deliver(from: MemberId, msg: Buffer): void {
+    this.send(this.classify({ nodeid: from.nodeid >>> 0, pid: from.pid >>> 0 }, msg));
   }
 
-  private queueAdd(from: MemberId, count: bigint, msg: Buffer): boolean {
-    const ni = this.members.get(memberKey(from));
-    if (!ni) {
-      this.log.error({ from: memberKey(from) }, 'dfsm_node_info_lookup failed');
-      return false;
+  /** The common checks of dfsm_cpg_deliver_callback, in C's order, as one chart event. */
+  private classify(from: MemberId, msg: Buffer): DfsmEvent {
+    if (isErrorMode(this.mode)) return { type: 'FAULT', reason: 'message in an error mode' };
+    if (this.ctx.round === null) return this.malformed('no dfsm_sync_info - internal error', msg);
+    const base = decodeBaseHeader(msg);
+    if (!base.ok) return this.malformed(base.error.message, msg);
+    if (base.value.protocolVersion > this.protocolVersion) return { type: 'NEWER_PROTOCOL' };
+    if (base.value.protocolVersion < this.protocolVersion) return { type: 'OLDER_PROTOCOL' };
+    const decoded = decodeDfsmMessage(msg);
+    if (!decoded.ok) return this.malformed(decoded.error.message, msg);
+    const m = decoded.value;
+    if (m.kind === 'normal') return { type: 'NORMAL', from, count: m.count, subtype: m.base.subtype, time: m.base.time, msg, payload: m.payload };
+    if (m.base.type !== DfsmMessageType.SYNC_START && !epochEquals(m.epoch, this.ctx.syncEpoch)) return { type: 'WRONG_EPOCH' };
+    const type = STATE_TYPES[m.base.type];
+    switch (type) {
+      case 'SYNC_START':
+        return { type, from, epoch: m.epoch };
+      case 'STATE':
+      case 'UPDATE':
+        return { type, from, payload: m.payload };
+      case 'UPDATE_COMPLETE':
+        return { type, from };
+      case 'VERIFY_REQUEST':
+      case 'VERIFY':
+        return { type, from, epoch: m.epoch, payload: m.payload };
+      default:
+        return { type: 'UNKNOWN_TYPE', msgType: m.base.type };
     }
-    if (this.msgQueue.length + this.syncQueue.length >= MAX_QUEUED_MESSAGES || this.queuedBytes + msg.length > MAX_QUEUED_BYTES) {
-      this.log.error({ messages: this.msgQueue.length + this.syncQueue.length, bytes: this.queuedBytes }, 'message queue limit reached');
-      return false;
-    }
-    const qm: QueuedMessage = { nodeid: from.nodeid >>> 0, pid: from.pid >>> 0, count, msg: Buffer.from(msg) };
-    this.queuedBytes += qm.msg.length;
-    if (this.mode === DfsmMode.UPDATE && ni.synced) this.syncQueue.push(qm);
-    else insertByCount(this.msgQueue, qm);
-    return true;
   }
 
-  private deliverQueue(): boolean {
-    if (this.msgQueue.length === 0) return true;
-    this.log.debug({ length: this.msgQueue.length }, 'dfsm_deliver_queue');
-    let i = 0;
-    while (i < this.msgQueue.length) {
-      const qm = this.msgQueue[i] as QueuedMessage;
-      const ni = this.members.get(memberKey(qm));
-      if (!ni) {
-        this.log.info({ from: memberKey(qm) }, 'remove message from non-member');
-        this.msgQueue.splice(i, 1);
-        this.queuedBytes -= qm.msg.length;
-        continue;
-      }
-      const mode = this.mode;
-      if (mode === DfsmMode.SYNCED) {
-        if (ni.synced) {
-          this.msgQueue.splice(i, 1);
-          this.queuedBytes -= qm.msg.length;
-          this.deliverMessage({ nodeid: qm.nodeid, pid: qm.pid }, qm.msg);
-        } else {
-          i++;
-        }
-      } else if (mode === DfsmMode.UPDATE) {
-        if (ni.synced) {
-          this.msgQueue.splice(i, 1);
-          this.syncQueue.push(qm);
-        } else {
-          i++;
-        }
-      } else {
-        return false;
-      }
-    }
-    return true;
+  private malformed(reason: string, msg: Buffer): DfsmEvent {
+    this.log.error({ length: msg.length }, `received bad message - ${reason}`);
+    return { type: 'FAULT', reason };
   }
 
-  private deliverSyncQueue(): boolean {
-    if (this.syncQueue.length === 0) return true;
-    this.log.debug({ length: this.syncQueue.length }, 'dfsm_deliver_sync_queue');
-    const q = this.syncQueue;
-    this.syncQueue = [];
-    let res = true;
-    for (const qm of q) {
-      this.queuedBytes -= qm.msg.length;
-      if (res && this.mode === DfsmMode.SYNCED) this.deliverMessage({ nodeid: qm.nodeid, pid: qm.pid }, qm.msg);
-      else res = false;
-    }
-    return res;
-  }
-
-  private resendQueue(): boolean {
-    let res = true;
-    for (const qm of this.msgQueue) {
-      if (this.isLocal(qm)) {
-        if (this.sendRaw([qm.msg]) !== CsError.OK) {
-          res = false;
-          break;
-        }
-      }
-    }
-    this.dropMsgQueue();
-    return res;
-  }
+  // ---- context changes the actions share -------------------------------------------------
 
   /** dfsm_release_sync_resources; with a member list: rebuild the sorted list. */
-  private releaseSyncResources(memberList: readonly MemberId[] | null): void {
-    const round = this.round;
+  releaseSyncResources(memberList: readonly MemberId[] | null): void {
+    const round = this.ctx.round;
     if (round) {
       if (round.data !== undefined && this.cb.cleanup) {
         this.call(() => this.cb.cleanup?.(round), undefined);
@@ -532,293 +502,51 @@ export class Dfsm implements DfsmApi {
     }
     if (memberList) {
       const sorted = sortMembers(memberList.map((m) => new Member(m.nodeid >>> 0, m.pid >>> 0)));
-      this.members = new Map();
+      this.ctx.members = new Map();
       let local: Member | null = null;
       for (const m of sorted) {
-        this.members.set(memberKey(m), m);
+        this.ctx.members.set(memberKey(m), m);
         if (this.isLocal(m)) local = m;
       }
-      this.round = new Round(sorted, local);
+      this.ctx.round = new Round(sorted, local);
     }
   }
 
-  // ---- transport events ---------------------------------------------------------------
+  /** The confchg bookkeeping every mode does (C: before the error-mode return). */
+  newEpoch(): void {
+    const c = this.ctx;
+    c.weAreMember = false;
+    c.localEpochCounter = (c.localEpochCounter + 1) >>> 0;
+    c.syncEpoch = { epoch: c.localEpochCounter, time: nowSeconds(this.clock) >>> 0, nodeid: c.nodeid, pid: c.pid };
+    c.csumId = c.csumCounter;
+    c.csumEpoch = ZERO_EPOCH;
+    c.queues.dropSync();
+  }
 
-  /** dfsm_cpg_confchg_callback. */
-  confchg(change: ConfChange): void {
-    this.weAreMemberFlag = false;
-    this.localEpochCounter = (this.localEpochCounter + 1) >>> 0;
-    this.syncEpoch = { epoch: this.localEpochCounter, time: nowSeconds(this.clock) >>> 0, nodeid: this.nodeid, pid: this.pid };
-    this.csumId = this.csumCounter;
-    this.csumEpoch = ZERO_EPOCH;
-    this.dropSyncQueue();
-
-    const mode = this.mode;
-    if (isErrorMode(mode)) return;
-
-    this.lowest = lowestNodeid(change.members);
-    this.weAreMemberFlag = change.members.some((m) => this.isLocal(m));
-    if (this.weAreMemberFlag || mode !== DfsmMode.START) {
-      this.log.info({ members: change.members.map(memberKey), lowest: this.lowest, epoch: this.localEpochCounter }, 'members');
+  /** The membership part of the confchg (normal modes). */
+  newMembers(change: ConfChange, member: boolean): void {
+    const c = this.ctx;
+    c.lowest = lowestNodeid(change.members);
+    c.weAreMember = member;
+    if (member || this.state !== 'START') {
+      this.log.info({ members: change.members.map(memberKey), lowest: c.lowest, epoch: c.localEpochCounter }, 'members');
     }
-
     this.releaseSyncResources(change.members);
-
-    if (!this.weAreMemberFlag) {
-      if (mode === DfsmMode.START) return; // ignore leave message
-      this.log.info({ nodeid: this.nodeid, pid: this.pid }, 'we left the process group');
-      this.setMode(DfsmMode.LEAVE);
-      return;
-    }
-
-    const round = this.round;
-    assert(round !== null && round.localOrNull !== null, 'invariant: member without local entry');
-
-    if (change.members.length > 1) {
-      if (change.joined.length > 0 && this.msgQueue.length > 0) {
-        this.log.info({ length: this.msgQueue.length }, 'queue not empty - resending messages');
-        if (!this.resendQueue()) {
-          this.log.error({}, 'dfsm_resend_queue failed');
-          this.setMode(DfsmMode.LEAVE);
-          return;
-        }
-      }
-      this.setMode(DfsmMode.START_SYNC);
-      if (this.lowest === this.nodeid) {
-        if (this.sendState(DfsmMessageType.SYNC_START, []) !== CsError.OK) {
-          this.log.error({}, 'failed to send SYNC_START message');
-          this.setMode(DfsmMode.LEAVE);
-          return;
-        }
-      }
-    } else {
-      this.setMode(DfsmMode.SYNCED);
-      round.local.synced = true;
-      if (!this.deliverQueue()) {
-        this.setMode(DfsmMode.LEAVE);
-        return;
-      }
-    }
-
-    const cb = this.cb.confchg;
-    if (cb) this.call(() => cb.call(this.cb, change.members.map((m) => ({ nodeid: m.nodeid, pid: m.pid }))), undefined);
   }
 
-  /** dfsm_cpg_deliver_callback, entry from the transport. */
-  deliver(from: MemberId, msg: Buffer): void {
-    this.deliverMessage({ nodeid: from.nodeid >>> 0, pid: from.pid >>> 0 }, msg);
-  }
-
-  /** The "goto leave" epilogue of dfsm_cpg_deliver_callback. */
-  private leaveAndRelease(): void {
-    this.setMode(DfsmMode.LEAVE);
-    this.releaseSyncResources(null);
-  }
-
-  private deliverMessage(from: MemberId, msg: Buffer): void {
-    const mode = this.mode;
-    if (isErrorMode(mode)) return this.leaveAndRelease();
-    if (this.round === null) {
-      this.log.error({}, 'no dfsm_sync_info - internal error');
-      return this.leaveAndRelease();
-    }
-    const baseDecoded = decodeBaseHeader(msg);
-    if (!baseDecoded.ok || msg.length < BASE_HEADER_SIZE) {
-      this.log.error({ length: msg.length }, 'received short message');
-      return this.leaveAndRelease();
-    }
-    const base = baseDecoded.value;
-    if (base.protocolVersion > this.protocolVersion) {
-      this.log.error({ version: base.protocolVersion }, 'received message with protocol version');
-      this.setMode(DfsmMode.VERSION_ERROR);
-      return;
-    }
-    if (base.protocolVersion < this.protocolVersion) {
-      this.log.info({ version: base.protocolVersion }, 'ignore message with wrong protocol version');
-      return;
-    }
-
-    if (base.type === DfsmMessageType.NORMAL) {
-      if (msg.length < NORMAL_HEADER_SIZE) {
-        this.log.error({ subtype: base.subtype, length: msg.length }, 'received short message');
-        return this.leaveAndRelease();
-      }
-      const count = msg.readBigUInt64LE(BASE_HEADER_SIZE);
-      if (mode !== DfsmMode.SYNCED) {
-        if (!this.queueAdd(from, count, msg)) return this.leaveAndRelease();
-        return;
-      }
-      const local = this.isLocal(from);
-      const payload = msg.subarray(NORMAL_HEADER_SIZE);
-      const res: DeliverResult = this.call(
-        () => this.cb.deliver({ from, subtype: base.subtype, time: base.time, payload, local }),
-        { ok: false },
-      );
-      if (local) this.recordLocalResult(count, res.result ?? -1, true);
-      if (!res.ok) return this.leaveAndRelease();
-      return;
-    }
-
-    if (msg.length < STATE_HEADER_SIZE) {
-      this.log.error({ type: base.type, length: msg.length }, 'received short state message');
-      return this.leaveAndRelease();
-    }
-    const epoch = decodeEpoch(msg, BASE_HEADER_SIZE);
-    if (base.type !== DfsmMessageType.SYNC_START && !epochEquals(epoch, this.syncEpoch)) {
-      this.log.debug({ type: base.type, epoch }, 'ignore message with wrong epoch');
-      return;
-    }
-    const payload = msg.subarray(STATE_HEADER_SIZE);
-    const round = this.round;
-
-    if (mode === DfsmMode.SYNCED) {
-      switch (base.type) {
-        case DfsmMessageType.UPDATE_COMPLETE:
-          for (const m of round.members) m.synced = true;
-          this.lastLeader = { nodeid: from.nodeid, pid: from.pid };
-          if (!this.deliverQueue()) return this.leaveAndRelease();
-          return;
-        case DfsmMessageType.VERIFY_REQUEST:
-          return this.onVerifyRequest(from, epoch, payload);
-        case DfsmMessageType.VERIFY:
-          return this.onVerify(epoch, payload);
-        default:
-          this.log.debug({ type: base.type }, 'ignore state sync message');
-          return;
-      }
-    } else if (mode === DfsmMode.START_SYNC) {
-      if (base.type === DfsmMessageType.SYNC_START) return this.onSyncStart(from, epoch);
-      if (base.type === DfsmMessageType.STATE) return this.onState(from, payload);
-    } else if (mode === DfsmMode.UPDATE) {
-      if (base.type === DfsmMessageType.UPDATE) {
-        const ok = this.call(() => this.cb.processUpdate(round, from, payload), false);
-        if (!ok) return this.leaveAndRelease();
-        return;
-      }
-      if (base.type === DfsmMessageType.UPDATE_COMPLETE) return this.onUpdateComplete(from);
-    } else {
-      this.log.error({ mode }, 'internal error - unknown mode');
-      return this.leaveAndRelease();
-    }
-
-    if (base.type === DfsmMessageType.VERIFY_REQUEST || base.type === DfsmMessageType.VERIFY) {
-      this.log.debug({ type: base.type }, 'ignore verify message while not synced');
-      return;
-    }
-    this.log.error({ type: base.type, length: payload.length }, 'received unknown state message type');
-    return this.leaveAndRelease();
-  }
-
-  private onSyncStart(from: MemberId, epoch: Epoch): void {
-    if (from.nodeid !== this.lowest) {
-      this.log.error({ from: memberKey(from) }, 'ignore sync request from wrong member');
-    }
-    this.log.info({ epoch }, 'received sync request');
-    this.syncEpoch = epoch;
-    this.releaseSyncResources(null);
-    const state = this.call(() => this.cb.getState(), null);
-    if (!state || state.length === 0) {
-      this.log.error({}, 'dfsm_get_state_fn failed');
-      return this.leaveAndRelease();
-    }
-    if (this.sendState(DfsmMessageType.STATE, [state]) !== CsError.OK) return this.leaveAndRelease();
-  }
-
-  private onState(from: MemberId, payload: Buffer): void {
-    const round = this.round;
-    assert(round !== null, 'invariant: state without round');
-    const ni = this.members.get(memberKey(from));
-    if (!ni) {
-      this.log.error({ from: memberKey(from) }, 'received state for non-member');
-      return this.leaveAndRelease();
-    }
-    if (ni.state !== null) {
-      this.log.error({ from: memberKey(from) }, 'received duplicate state for member');
-      return this.leaveAndRelease();
-    }
-    ni.state = Buffer.from(payload);
-    if (!round.members.every((m) => m.state !== null)) return;
-
-    this.log.debug({ members: round.members.length }, 'received all states');
-    const raw = this.call<boolean | StateUpdateResult>(() => this.cb.processStateUpdate(round), false);
-    const res: StateUpdateResult = typeof raw === 'boolean' ? { ok: raw } : raw;
-    if (!res.ok) return this.leaveAndRelease();
-    if (res.leader) this.lastLeader = { nodeid: res.leader.nodeid, pid: res.leader.pid };
-    this.log.info(
-      {
-        leader: res.leader ? memberKey(res.leader) : undefined,
-        synced: round.members.filter((m) => m.synced).map(memberKey),
-        epoch: this.syncEpoch,
-      },
-      'sync round: all states received',
-    );
-    if (round.local.synced) {
-      this.setMode(DfsmMode.SYNCED);
-      this.releaseSyncResources(null);
-      if (!this.deliverQueue()) return this.leaveAndRelease();
-    } else {
-      this.setMode(DfsmMode.UPDATE);
-      if (!this.deliverQueue()) return this.leaveAndRelease();
-    }
-  }
-
-  private onUpdateComplete(from: MemberId): void {
-    const round = this.round;
-    assert(round !== null, 'invariant: update complete without round');
-    const ok = this.call(() => this.cb.commit(round), false);
-    if (!ok) return this.leaveAndRelease();
-    for (const m of round.members) m.synced = true;
-    this.lastLeader = { nodeid: from.nodeid, pid: from.pid };
-    this.setMode(DfsmMode.SYNCED);
-    if (!this.deliverSyncQueue()) return this.leaveAndRelease();
-    if (!this.deliverQueue()) return this.leaveAndRelease();
-    this.releaseSyncResources(null);
-  }
-
-  private onVerifyRequest(from: MemberId, epoch: Epoch, payload: Buffer): void {
-    if (payload.length !== 8) {
-      this.log.error({ length: payload.length, from: memberKey(from) }, 'cpg received verify request with wrong length');
-      return this.leaveAndRelease();
-    }
-    const id = payload.readBigUInt64LE(0);
-    const checksum = this.cb.checksum;
-    if (!checksum) return;
-    const c = this.call(() => checksum.call(this.cb), null);
-    if (!c || c.length !== 32) {
-      this.log.error({}, 'unable to compute data checksum');
-      return this.leaveAndRelease();
-    }
-    this.csum = Buffer.from(c);
-    this.csumEpoch = epoch;
-    this.csumId = id;
-    if (this.isLocal(from)) {
-      if (this.sendState(DfsmMessageType.VERIFY, [encodeVerify(this.csumId, this.csum)]) !== CsError.OK) {
-        return this.leaveAndRelease();
-      }
-    }
-  }
-
-  private onVerify(epoch: Epoch, payload: Buffer): void {
-    if (!this.cb.checksum) return;
-    if (payload.length !== 40) {
-      this.log.error({ length: payload.length }, 'cpg received verify message with wrong length');
-      return this.leaveAndRelease();
-    }
-    const id = payload.readBigUInt64LE(0);
-    const time = nowSeconds(this.clock);
-    if (this.csumId === id && epochEquals(this.csumEpoch, epoch)) {
-      const theirs = payload.subarray(8, 40);
-      if (!theirs.equals(this.csum)) {
-        this.lastVerify = { time, result: 'mismatch' };
-        this.log.error({ theirs: theirs.toString('hex'), ours: this.csum.toString('hex') }, 'wrong checksum - restarting');
-        return this.leaveAndRelease();
-      }
-      this.lastVerify = { time, result: 'ok' };
-      this.log.info({ csumId: id.toString() }, 'data verification successful');
-    } else {
-      this.lastVerify = { time, result: 'skipped' };
-      this.log.info({ csumId: id.toString() }, 'skip verification - no checksum saved');
-    }
+  /** dfsm_record_local_result. */
+  recordLocalResult(count: bigint, result: number): void {
+    this.ctx.writers.record(count, result);
   }
 }
 
+/** dfsm_set_mode's log line per mode. */
+const MODE_MESSAGES: Record<DfsmModeName, string> = {
+  START: 'start cluster connection',
+  START_SYNC: 'starting data syncronisation',
+  SYNCED: 'all data is up to date',
+  UPDATE: 'waiting for updates from leader',
+  LEAVE: 'leaving CPG group',
+  ERROR: 'serious internal error - stop cluster connection',
+  VERSION_ERROR: 'detected newer protocol - please update this node',
+};

@@ -31,7 +31,11 @@ export const SERVICE_RESTART_INTERVAL_SEC = 5;
 export const SERVICE_TICK_MS = 1000;
 /** loop.c: delay of the first start job. */
 export const SERVICE_FIRST_START_MS = 10;
-/** Events held while not initialized (C: unread data on the CPG socket). */
+/**
+ * Events held while not initialized (C: unread data on the CPG socket). Between a
+ * leave and the next initialize only the tail of the old session arrives (its
+ * departure confchg, messages already in flight): one per member and queued message.
+ */
 export const MAX_BACKLOG_EVENTS = 100_000;
 
 export type TransportFactory = (handlers: TransportHandlers) => Transport | number;
@@ -175,8 +179,12 @@ export class DfsmService {
   private event(ev: Held): void {
     if (!this.initialized) {
       if (this.backlog.length >= MAX_BACKLOG_EVENTS) {
-        this.log.warn({ limit: MAX_BACKLOG_EVENTS }, 'event backlog full - dropping oldest');
-        this.backlog.shift();
+        // Dropping one event would break virtual synchrony unnoticed: drop them all and
+        // leave, so the next initialize starts a fresh session and a full resync.
+        this.log.error({ limit: MAX_BACKLOG_EVENTS }, 'event backlog full - leaving to resync');
+        this.backlog = [];
+        this.dfsm.send({ type: 'FAULT', reason: 'event backlog full' });
+        return;
       }
       this.backlog.push(ev);
       return;
@@ -211,8 +219,14 @@ export class DfsmService {
     if (!this.dfsm.weAreMember) this.dispatchFailed();
   }
 
-  /** poll_dispatch_fn when dispatch returned false. */
+  /**
+   * poll_dispatch_fn when dispatch returned false. service_dfsm_dispatch sets the
+   * service's restartable flag from the mode first: after ERROR or VERSION_ERROR the
+   * DFSM is finalized (waiting writers get −EBUSY, later sends fail at once) instead of
+   * keeping a CPG handle whose messages never come back.
+   */
   private dispatchFailed(): void {
+    this.restartable = this.dfsm.restartable();
     this.initialized = false;
     this.errcount = 0;
     if (!this.restartable || this.opts.recreateTransportOnLeave) this.dfsm.finalize();

@@ -16,20 +16,19 @@
  * |                 | unhash_name, rename_node, forget_node          |
  * | resolve         | pmxcfs.c: find_plug                            |
  * | attrOf          | pmxcfs.c: cfs_fuse_getattr + plug getattr      |
- * | handle*         | pmxcfs.c: cfs_fuse_*; fuse.c: fuse_lib_*       |
+ * | create ... read | pmxcfs.c: cfs_fuse_* (path operations)         |
+ * | handle          | fuse.c: fuse_lib_* via the table in handlers.ts |
  */
-import { constants } from 'node:os';
 import { EACCES, EIO, ENOENT, EPERM } from '../memdb/errno.js';
 import { STATFS_BSIZE } from '../memdb/memdb.js';
-import type { FsOps } from '../daemon/fsops.js';
+import type { FsOps } from '../fsops/fsops.js';
 import { DT_DIR } from '../wire/entry.js';
 import { type Log, silentLog, systemClock } from '../util/log.js';
-import { type FuseAddon, type FuseAttr, FuseOp, type FuseRequest, SetAttr } from './native.js';
-import { chmodAllowed, chownAllowed, linkRawMode, maskMode, memdbRawMode, S_IFDIR, S_IFMT, S_IFREG } from './perms.js';
+import { type FuseAddon, type FuseAttr, type FuseRequest, type FuseStatfs, SetAttr } from './native.js';
+import { ATTR_TIMEOUT, childPath, type FuseOpCode, REQUEST_HANDLERS, unsupported } from './handlers.js';
+import { chmodAllowed, chownAllowed, linkRawMode, maskMode, memdbRawMode, S_IFDIR, S_IFREG } from './perms.js';
 import { FIXED_NAMES, type FixedName, generate, isFixedName, isLink, linkTarget, type PluginSources, writeDebug } from './plugins.js';
 
-const ENOSYS = constants.errno.ENOSYS;
-const TIMEOUT = 1.0; // libfuse 2 attr_timeout / entry_timeout defaults
 const ROOT_ID = 1;
 const UNKNOWN_INO = 0xffffffff;
 
@@ -302,22 +301,19 @@ export class PveFs {
 
   // ---- request dispatch -------------------------------------------------------------
 
-  private nodePath(ino: number): string | number {
+  nodePath(ino: number): string | number {
     const n = this.nodes.get(ino);
     if (n === undefined) return -ENOENT;
     const p = this.nodes.path(n);
     return p === null ? -ENOENT : p;
   }
 
-  private childPath(parent: string, name: string): string {
-    return parent === '' ? name : `${parent}/${name}`;
-  }
-
-  /** Answer one request; never throws (an unexpected error is EIO). */
+  /** Answer one request through the handler table; never throws (an unexpected error is EIO). */
   handle(addon: FuseAddon, req: FuseRequest): void {
+    const h = REQUEST_HANDLERS[req.op as FuseOpCode] ?? unsupported;
     let p: Promise<void>;
     try {
-      p = this.dispatch(addon, req);
+      p = Promise.resolve(h(this, addon, req));
     } catch (err) {
       p = Promise.reject(err);
     }
@@ -327,172 +323,67 @@ export class PveFs {
     });
   }
 
-  private reply(addon: FuseAddon, id: number, r: number): void {
-    addon.replyErr(id, r < 0 ? -r : 0);
-  }
-
   /** Look up parent/name after a successful create/mkdir/mknod, as libfuse 2 does. */
-  private entry(addon: FuseAddon, req: FuseRequest, parentPath: string, name: string, fh: number | null): void {
+  replyNewEntry(addon: FuseAddon, req: FuseRequest, parentPath: string, name: string, fh: number | null): void {
     const parent = this.nodes.get(req.ino);
-    const attr = this.getattr(this.childPath(parentPath, name));
+    const attr = this.getattr(childPath(parentPath, name));
     if (typeof attr === 'number' || parent === undefined) {
       addon.replyErr(req.id, typeof attr === 'number' ? -attr : ENOENT);
       return;
     }
     const node = this.nodes.lookup(parent, name);
     const full = { ino: node.id, ...attr };
-    if (fh === null) addon.replyEntry(req.id, full, TIMEOUT);
-    else if (addon.replyCreate(req.id, full, TIMEOUT, fh) !== 0) this.nodes.forget(node.id, 1);
+    if (fh === null) addon.replyEntry(req.id, full, ATTR_TIMEOUT);
+    else if (addon.replyCreate(req.id, full, ATTR_TIMEOUT, fh) !== 0) this.nodes.forget(node.id, 1);
   }
 
-  private async dispatch(addon: FuseAddon, req: FuseRequest): Promise<void> {
-    const id = req.id;
-    switch (req.op) {
-      case FuseOp.FORGET:
-        this.nodes.forget(req.ino, req.size);
-        addon.replyNone(id);
-        return;
-      case FuseOp.EXIT:
-        this.log.warn({ result: req.off }, 'fuse session loop ended (unmounted from outside?)');
-        this.o.onLoopExit?.();
-        return;
-      case FuseOp.RELEASE:
-        addon.replyErr(id, 0);
-        return;
-      case FuseOp.RELEASEDIR:
-        this.dirListings.delete(req.fh);
-        addon.replyErr(id, 0);
-        return;
-      case FuseOp.STATFS: {
-        const s = this.o.fsops.memdb.statfs();
-        addon.replyStatfs(id, { bsize: s.bsize, frsize: 0, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: s.namemax });
-        return;
-      }
-      default:
-        break;
+  /** A fresh file handle (open, opendir, create). */
+  newFh(): number {
+    return this.nextFh++;
+  }
+
+  /** The listing of an open directory handle; rebuilt at offset 0 (cfs_fuse_readdir). */
+  dirListing(fh: number, path: string, offset: number): { names: Buffer[]; types: number[] } {
+    let l = this.dirListings.get(fh);
+    if (l === undefined || offset === 0) {
+      const fresh = this.listing(path);
+      l = { names: fresh.names.map((n) => Buffer.from(n, 'latin1')), types: fresh.types };
+      this.dirListings.set(fh, l);
     }
-    const path = this.nodePath(req.ino);
-    if (typeof path === 'number') {
-      addon.replyErr(id, -path);
-      return;
-    }
-    const name = req.name?.toString('latin1') ?? '';
-    switch (req.op) {
-      case FuseOp.LOOKUP: {
-        const parent = this.nodes.get(req.ino)!;
-        const attr = this.getattr(this.childPath(path, name));
-        if (typeof attr === 'number') {
-          addon.replyErr(id, -attr);
-          return;
-        }
-        const node = this.nodes.lookup(parent, name);
-        if (addon.replyEntry(id, { ino: node.id, ...attr }, TIMEOUT) !== 0) this.nodes.forget(node.id, 1);
-        return;
-      }
-      case FuseOp.GETATTR: {
-        const attr = this.getattr(path);
-        if (typeof attr === 'number') addon.replyErr(id, -attr);
-        else addon.replyAttr(id, { ino: req.ino, ...attr }, TIMEOUT);
-        return;
-      }
-      case FuseOp.SETATTR:
-        await this.setattr(addon, req, path);
-        return;
-      case FuseOp.READLINK: {
-        const t = resolve(path);
-        if (t.kind === 'fixed' && isLink(t.name)) addon.replyReadlink(id, Buffer.from(linkTarget(t.name, this.o.nodename), 'latin1'));
-        else addon.replyErr(id, t.kind === 'memdb' || t.kind === 'root' ? EACCES : EACCES);
-        return;
-      }
-      case FuseOp.MKNOD: {
-        if ((req.mode & S_IFMT) !== S_IFREG) {
-          addon.replyErr(id, ENOSYS);
-          return;
-        }
-        const r = await this.create(this.childPath(path, name));
-        if (r < 0) this.reply(addon, id, r);
-        else this.entry(addon, req, path, name, null);
-        return;
-      }
-      case FuseOp.CREATE: {
-        const r = await this.create(this.childPath(path, name));
-        if (r < 0) this.reply(addon, id, r);
-        else this.entry(addon, req, path, name, this.nextFh++);
-        return;
-      }
-      case FuseOp.MKDIR: {
-        const r = await this.mkdir(this.childPath(path, name));
-        if (r < 0) this.reply(addon, id, r);
-        else this.entry(addon, req, path, name, null);
-        return;
-      }
-      case FuseOp.UNLINK:
-      case FuseOp.RMDIR: {
-        const r = await this.remove(this.childPath(path, name));
-        if (r >= 0) {
-          const parent = this.nodes.get(req.ino);
-          if (parent !== undefined) this.nodes.remove(parent, name);
-        }
-        this.reply(addon, id, r);
-        return;
-      }
-      case FuseOp.RENAME: {
-        const newParentPath = this.nodePath(req.newparent!);
-        if (typeof newParentPath === 'number') {
-          addon.replyErr(id, -newParentPath);
-          return;
-        }
-        const newName = req.newname!.toString('latin1');
-        const r = await this.rename(this.childPath(path, name), this.childPath(newParentPath, newName));
-        if (r >= 0) {
-          const parent = this.nodes.get(req.ino);
-          const newParent = this.nodes.get(req.newparent!);
-          if (parent !== undefined && newParent !== undefined) this.nodes.rename(parent, name, newParent, newName);
-        }
-        this.reply(addon, id, r);
-        return;
-      }
-      case FuseOp.OPEN: {
-        const t = resolve(path);
-        let r = 0;
-        if (t.kind === 'root' || t.kind === 'below-fixed') r = -EACCES;
-        else if (t.kind === 'memdb' && this.o.fsops.getattr(t.path) === null) r = -ENOENT;
-        if (r < 0) addon.replyErr(id, -r);
-        else addon.replyOpen(id, this.nextFh++, true);
-        return;
-      }
-      case FuseOp.READ: {
-        const r = this.read(path, req.off, req.size);
-        if (typeof r === 'number') addon.replyErr(id, -r);
-        else addon.replyBuf(id, r);
-        return;
-      }
-      case FuseOp.WRITE: {
-        const r = await this.write(path, req.data!, req.off);
-        if (r < 0) addon.replyErr(id, -r);
-        else addon.replyWrite(id, r);
-        return;
-      }
-      case FuseOp.OPENDIR:
-        addon.replyOpen(id, this.nextFh++, false);
-        return;
-      case FuseOp.READDIR: {
-        let l = this.dirListings.get(req.fh);
-        if (l === undefined || req.off === 0) {
-          const fresh = this.listing(path);
-          l = { names: fresh.names.map((n) => Buffer.from(n, 'latin1')), types: fresh.types };
-          this.dirListings.set(req.fh, l);
-        }
-        addon.replyDir(id, l.names, l.types, req.off, req.size);
-        return;
-      }
-      default:
-        addon.replyErr(id, ENOSYS);
-    }
+    return l;
+  }
+
+  releaseDir(fh: number): void {
+    this.dirListings.delete(fh);
+  }
+
+  statfs(): FuseStatfs {
+    const s = this.o.fsops.statfs();
+    return { bsize: s.bsize, frsize: 0, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, namemax: s.namemax };
+  }
+
+  /** The target of a fixed symlink, or null for anything else. */
+  readlink(path: string): Buffer | null {
+    const t = resolve(path);
+    return t.kind === 'fixed' && isLink(t.name) ? Buffer.from(linkTarget(t.name, this.o.nodename), 'latin1') : null;
+  }
+
+  /** cfs_fuse_open: −errno, or 0 when the object may be opened. */
+  openCheck(path: string): number {
+    const t = resolve(path);
+    if (t.kind === 'root' || t.kind === 'below-fixed') return -EACCES;
+    if (t.kind === 'memdb' && this.o.fsops.getattr(t.path) === null) return -ENOENT;
+    return 0;
+  }
+
+  /** The session loop ended without unmount(). */
+  loopExited(result: number): void {
+    this.log.warn({ result }, 'fuse session loop ended (unmounted from outside?)');
+    this.o.onLoopExit?.();
   }
 
   /** fuse.c (libfuse 2): fuse_lib_setattr — chmod, chown, truncate, utimens (only with both times), then getattr. */
-  private async setattr(addon: FuseAddon, req: FuseRequest, path: string): Promise<void> {
+  async setattr(addon: FuseAddon, req: FuseRequest, path: string): Promise<void> {
     const v = req.toSet ?? 0;
     let r = 0;
     if (v & SetAttr.MODE) r = chmodAllowed(path, req.mode) ? 0 : -EPERM;
@@ -514,6 +405,6 @@ export class PveFs {
     }
     const attr = this.getattr(path);
     if (typeof attr === 'number') addon.replyErr(req.id, -attr);
-    else addon.replyAttr(req.id, { ino: req.ino, ...attr }, TIMEOUT);
+    else addon.replyAttr(req.id, { ino: req.ino, ...attr }, ATTR_TIMEOUT);
   }
 }

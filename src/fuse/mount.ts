@@ -10,7 +10,8 @@
  * | unmount          | fuse_unmount (lazy)                                        |
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { FsOps } from '../daemon/fsops.js';
+import type { FsOps } from '../fsops/fsops.js';
+import type { Memdb } from '../memdb/memdb.js';
 import { type Log, silentLog } from '../util/log.js';
 import { PveFs } from './fs.js';
 import { fuseAddon } from './native.js';
@@ -44,6 +45,8 @@ async function mountDevice(mountpoint: string): Promise<string | null> {
 export interface MountOptions {
   readonly mountpoint: string;
   readonly fsops: FsOps;
+  /** Read by the plugin files (.version, .vmlist) and the change counters. */
+  readonly memdb: Memdb;
   readonly nodename: string;
   /** cfs_is_quorate; local mode: () => true. */
   readonly isQuorate: () => boolean;
@@ -74,11 +77,11 @@ export async function mountPve(o: MountOptions): Promise<PveMount> {
   clearStaleMount(o.mountpoint);
   await mkdir(o.mountpoint, { recursive: true, mode: 0o750 }).catch(() => undefined);
   let debugFlag = false;
-  const counters = new StatusCounters(o.fsops.memdb);
+  const counters = new StatusCounters(o.memdb);
   const sources: PluginSources = {
     nodename: o.nodename,
     starttime: o.starttime,
-    memdb: o.fsops.memdb,
+    memdb: o.memdb,
     counters,
     getDebug: () => o.debug?.get() ?? debugFlag,
     setDebug: (on) => {

@@ -31,6 +31,82 @@ function nodeIndex(lab: Lab, arg: string | undefined): number {
   return i;
 }
 
+type Command = (lab: Lab, params: string[]) => Promise<number> | number;
+
+/** kill I NAME [SIG]: a signal by number or name (with or without SIG). */
+function parseSignal(raw: string): NodeJS.Signals | number {
+  return /^\d+$/.test(raw) ? Number(raw) : ((raw.startsWith('SIG') ? raw : `SIG${raw}`) as NodeJS.Signals);
+}
+
+const COMMANDS: Record<string, Command> = {
+  up: async (lab, params) => {
+    const n = Number(params.find((p) => !p.startsWith('-')) ?? '3');
+    const t0 = Date.now();
+    await lab.up(n, { wait: !params.includes('--no-wait'), noCorosync: params.includes('--no-corosync') });
+    process.stdout.write(`lab '${lab.prefix}' up: ${n} nodes in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(lab.status());
+    return 0;
+  },
+  down: async (lab) => {
+    await lab.down();
+    process.stdout.write(`lab '${lab.prefix}' down\n`);
+    return 0;
+  },
+  status: (lab) => {
+    process.stdout.write(lab.status());
+    return lab.isUp() ? 0 : 1;
+  },
+  sh: (lab, params) => {
+    const i = nodeIndex(lab, params[0]);
+    return lab.execInteractive(i, params.length <= 1 ? ['sh'] : ['sh', '-c', params.slice(1).join(' ')]);
+  },
+  exec: (lab, params) => {
+    const i = nodeIndex(lab, params[0]);
+    if (params.length < 2) throw new LabError('exec I ARGV...');
+    return lab.execInteractive(i, params.slice(1));
+  },
+  run: (lab, params) => {
+    const i = nodeIndex(lab, params[0]);
+    const name = params[1];
+    if (name === undefined || params.length < 3) throw new LabError('run I NAME CMD...');
+    const p = lab.spawn(i, name, params.slice(2));
+    process.stdout.write(`n${i} ${name}: pid ${p.pid}, log ${p.log}\n`);
+    return 0;
+  },
+  kill: async (lab, params) => {
+    const i = nodeIndex(lab, params[0]);
+    const name = params[1];
+    if (name === undefined) throw new LabError('kill I NAME [SIG]');
+    const found = await lab.kill(i, name, parseSignal(params[2] ?? 'SIGTERM'));
+    if (!found) process.stderr.write(`n${i}: '${name}' is not running\n`);
+    return found ? 0 : 1;
+  },
+  log: (lab, params) => {
+    const i = nodeIndex(lab, params[0]);
+    if (params[1] === undefined) throw new LabError('log I NAME');
+    process.stdout.write(lab.readLog(i, params[1]));
+    return 0;
+  },
+  corosync: async (lab, params) => {
+    const i = nodeIndex(lab, params[1]);
+    if (params[0] === 'stop') await lab.stopCorosync(i);
+    else if (params[0] === 'start') await lab.startCorosync(i);
+    else throw new LabError('corosync stop|start I');
+    return 0;
+  },
+  link: (lab, params) => {
+    const i = nodeIndex(lab, params[1]);
+    if (params[0] === 'down') lab.linkDown(i);
+    else if (params[0] === 'up') lab.linkUp(i);
+    else throw new LabError('link down|up I');
+    return 0;
+  },
+  root: (lab, params) => {
+    process.stdout.write(lab.nodeRoot(nodeIndex(lab, params[0])) + '\n');
+    return 0;
+  },
+};
+
 export async function run(args: string[]): Promise<number> {
   let prefix: string | undefined;
   let token: number | undefined;
@@ -50,79 +126,13 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
+  const command = COMMANDS[cmd];
+  if (command === undefined) {
+    process.stderr.write(`lab: unknown command '${cmd}'\n${USAGE}`);
+    return 2;
+  }
   try {
-    const lab = new Lab({ ...(prefix !== undefined ? { prefix } : {}), ...(token !== undefined ? { token } : {}) });
-    switch (cmd) {
-      case 'up': {
-        const n = Number(params.find((p) => !p.startsWith('-')) ?? '3');
-        const t0 = Date.now();
-        await lab.up(n, { wait: !params.includes('--no-wait'), noCorosync: params.includes('--no-corosync') });
-        process.stdout.write(`lab '${lab.prefix}' up: ${n} nodes in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-        process.stdout.write(lab.status());
-        return 0;
-      }
-      case 'down':
-        await lab.down();
-        process.stdout.write(`lab '${lab.prefix}' down\n`);
-        return 0;
-      case 'status':
-        process.stdout.write(lab.status());
-        return lab.isUp() ? 0 : 1;
-      case 'sh': {
-        const i = nodeIndex(lab, params[0]);
-        const argv = params.length <= 1 ? ['sh'] : ['sh', '-c', params.slice(1).join(' ')];
-        return await lab.execInteractive(i, argv);
-      }
-      case 'exec': {
-        const i = nodeIndex(lab, params[0]);
-        if (params.length < 2) throw new LabError('exec I ARGV...');
-        return await lab.execInteractive(i, params.slice(1));
-      }
-      case 'run': {
-        const i = nodeIndex(lab, params[0]);
-        const name = params[1];
-        if (name === undefined || params.length < 3) throw new LabError('run I NAME CMD...');
-        const p = lab.spawn(i, name, params.slice(2));
-        process.stdout.write(`n${i} ${name}: pid ${p.pid}, log ${p.log}\n`);
-        return 0;
-      }
-      case 'kill': {
-        const i = nodeIndex(lab, params[0]);
-        const name = params[1];
-        if (name === undefined) throw new LabError('kill I NAME [SIG]');
-        const raw = params[2] ?? 'SIGTERM';
-        const sig = /^\d+$/.test(raw) ? Number(raw) : ((raw.startsWith('SIG') ? raw : `SIG${raw}`) as NodeJS.Signals);
-        const found = await lab.kill(i, name, sig);
-        if (!found) process.stderr.write(`n${i}: '${name}' is not running\n`);
-        return found ? 0 : 1;
-      }
-      case 'log': {
-        const i = nodeIndex(lab, params[0]);
-        if (params[1] === undefined) throw new LabError('log I NAME');
-        process.stdout.write(lab.readLog(i, params[1]));
-        return 0;
-      }
-      case 'corosync': {
-        const i = nodeIndex(lab, params[1]);
-        if (params[0] === 'stop') await lab.stopCorosync(i);
-        else if (params[0] === 'start') await lab.startCorosync(i);
-        else throw new LabError('corosync stop|start I');
-        return 0;
-      }
-      case 'link': {
-        const i = nodeIndex(lab, params[1]);
-        if (params[0] === 'down') lab.linkDown(i);
-        else if (params[0] === 'up') lab.linkUp(i);
-        else throw new LabError('link down|up I');
-        return 0;
-      }
-      case 'root':
-        process.stdout.write(lab.nodeRoot(nodeIndex(lab, params[0])) + '\n');
-        return 0;
-      default:
-        process.stderr.write(`lab: unknown command '${cmd}'\n${USAGE}`);
-        return 2;
-    }
+    return await command(new Lab({ ...(prefix !== undefined ? { prefix } : {}), ...(token !== undefined ? { token } : {}) }), params);
   } catch (e) {
     if (e instanceof LabError) {
       process.stderr.write(`lab: ${e.message}\n`);

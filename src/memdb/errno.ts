@@ -4,23 +4,39 @@
  */
 import { constants } from 'node:os';
 
+/**
+ * The one errno table of the project: the Linux values C returns (asm-generic/errno*.h),
+ * as literal types so an `Errno` cannot be any number. Checked against the running
+ * system at load.
+ */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  EIO: 5,
+  EACCES: 13,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  EINVAL: 22,
+  EFBIG: 27,
+  ENOSPC: 28,
+  ENAMETOOLONG: 36,
+  ENOSYS: 38,
+  ENOTEMPTY: 39,
+  ENOTCONN: 107,
+} as const;
+export type ErrnoName = keyof typeof ERRNO;
+/** A positive errno value of the table. Operations return −Errno (or a count >= 0). */
+export type Errno = (typeof ERRNO)[ErrnoName];
+
+for (const [name, value] of Object.entries(ERRNO)) {
+  if (constants.errno[name as ErrnoName] !== value) throw new Error(`errno table: ${name} is ${constants.errno[name as ErrnoName]} here, not ${value}`);
+}
+
+export const { EPERM, ENOENT, EIO, EBUSY, EEXIST, ENOTDIR, EISDIR, EINVAL, EFBIG, EACCES, ENOTEMPTY, ENAMETOOLONG, ENOSPC, ENOTCONN, ENOSYS } = ERRNO;
+
 const E = constants.errno;
-
-export const EPERM = E.EPERM;
-export const ENOENT = E.ENOENT;
-export const EIO = E.EIO;
-export const EBUSY = E.EBUSY;
-export const EEXIST = E.EEXIST;
-export const ENOTDIR = E.ENOTDIR;
-export const EISDIR = E.EISDIR;
-export const EINVAL = E.EINVAL;
-export const EFBIG = E.EFBIG;
-export const EACCES = E.EACCES;
-export const ENOTEMPTY = E.ENOTEMPTY;
-export const ENAMETOOLONG = E.ENAMETOOLONG;
-export const ENOSPC = E.ENOSPC;
-export const ENOTCONN = E.ENOTCONN;
-
 const names = new Map<number, string>(Object.entries(E).map(([name, value]) => [value, name]));
 
 /** "ENOENT" for −2 (or 2); "OK" for results >= 0. */

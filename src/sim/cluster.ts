@@ -24,9 +24,10 @@ import type { TransportHandlers } from '../cluster/transport.js';
 import { ManualClock, nowSeconds } from '../dfsm/clock.js';
 import { Dfsm } from '../dfsm/dfsm.js';
 import { DfsmService } from '../dfsm/service.js';
-import { DfsmMode, type DeliveredMessage, type DeliverResult, type DfsmApi, type Logger } from '../dfsm/types.js';
+import { DfsmMode, type DeliveredMessage, type DeliverResult, type DfsmApi, type Logger, type SyncInfo } from '../dfsm/types.js';
 import { Dcdb } from '../dcdb/dcdb.js';
-import { FsOps } from '../daemon/fsops.js';
+import { FsOps } from '../fsops/fsops.js';
+import { indexMatchesTree } from '../memdb/invariants.js';
 import { Memdb } from '../memdb/memdb.js';
 import type { TreeEntry } from '../memdb/tree.js';
 import type { Log } from '../util/log.js';
@@ -99,6 +100,8 @@ export class Recorder {
   dataless = 0;
   unlocksApplied = 0;
   applied = 0;
+  /** The first broken "index equals tree" seen (memdb/invariants.ts), or null. */
+  treeBroken: string | null = null;
 
   record(key: string, change: Omit<Change, 'stamp'> | null): number {
     let stamp = this.firstApply.get(key);
@@ -170,6 +173,7 @@ export class RecordingDcdb extends Dcdb {
     const before = this.memdb.root.version;
     const snapsBefore = paths.map((p) => snapEntry(this.memdb.getattr(p)));
     const res = super.deliver(msg);
+    this.checkTree('deliver');
     const count = headerCount(msg);
     if (count === null) throw new Error('invariant: delivered payload is not a view into a NORMAL message');
     const key = `${msg.from.nodeid}/${msg.from.pid}/${count}`;
@@ -195,6 +199,19 @@ export class RecordingDcdb extends Dcdb {
       this.recorder.localSnaps.set(key, snaps);
     }
     return res;
+  }
+
+  override commit(sync: SyncInfo): boolean {
+    const ok = super.commit(sync);
+    this.checkTree('commit');
+    return ok;
+  }
+
+  /** Index equals tree after every change (memdb's structural invariant). */
+  private checkTree(after: string): void {
+    // Not thrown: the DFSM turns a throwing callback into LEAVE, which would hide it.
+    const broken = indexMatchesTree(this.memdb);
+    if (broken !== null) this.recorder.treeBroken ??= `${this.proc.name}: index differs from tree after ${after}: ${broken}`;
   }
 }
 

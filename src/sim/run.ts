@@ -215,67 +215,68 @@ class Runner {
     );
   }
 
-  /** Issue one random client operation on `p` (not awaited). */
-  issueOp(p: NodeProcess, unlockPath?: string): void {
+  /** A random client operation, in the order the schedule's random numbers pick it. */
+  private randomOp(p: NodeProcess): { desc: string; promise: Promise<number> } {
     const fs = p.fs;
     const { files, dirs } = this.walk(p.memdb);
     const all = [...files, ...dirs.filter((d) => d !== '')];
     const existing = (pool: string[]) => (pool.length > 0 && this.rng.chance(0.8) ? this.rng.pick(pool) : this.randomPath(dirs));
-    const before = p.dfsm.status().msgcount;
+    const now = Math.floor(this.c.clock.now() / 1000);
     let desc: string;
     let promise: Promise<number>;
-    const now = Math.floor(this.c.clock.now() / 1000);
-    if (unlockPath !== undefined) {
-      desc = `utimens ${unlockPath} 0 (unlock request)`;
-      promise = fs.utimens(unlockPath, 0);
+    const r = this.rng.int(100);
+    if (r < 14) {
+      const path = existing(files.length > 0 && this.rng.chance(0.3) ? files : []);
+      desc = `create ${path}`;
+      promise = fs.create(path);
+    } else if (r < 36) {
+      const path = existing(files);
+      const size = p.memdb.getattr(path)?.size ?? 0;
+      const data = this.randomData();
+      const offset = this.rng.int(size + 5);
+      desc = `write ${path} @${offset} ${data.length}B`;
+      promise = fs.write(path, data, offset);
+    } else if (r < 46) {
+      const path = existing(files);
+      const size = p.memdb.getattr(path)?.size ?? 0;
+      const len = this.rng.int(size + 9);
+      desc = `truncate ${path} ${len}`;
+      promise = fs.truncate(path, len);
+    } else if (r < 58) {
+      const path = this.randomPath(dirs);
+      desc = `mkdir ${path}`;
+      promise = fs.mkdir(path);
+    } else if (r < 70) {
+      const from = existing(all);
+      const to = this.rng.chance(0.3) && all.length > 0 ? this.rng.pick(all) : this.randomPath(dirs);
+      desc = `rename ${from} -> ${to}`;
+      promise = fs.rename(from, to);
+    } else if (r < 82) {
+      const path = existing(all);
+      desc = `remove ${path}`;
+      promise = fs.remove(path);
+    } else if (r < 90) {
+      const path = existing(all);
+      const mtime = now - 5000 + this.rng.int(10000);
+      desc = `utimens ${path} ${mtime}`;
+      promise = fs.utimens(path, mtime);
+    } else if (r < 96) {
+      const path = this.rng.pick(LOCKS);
+      desc = `mkdir ${path} (lock)`;
+      promise = fs.mkdir(path);
     } else {
-      const r = this.rng.int(100);
-      if (r < 14) {
-        const path = existing(files.length > 0 && this.rng.chance(0.3) ? files : []);
-        desc = `create ${path}`;
-        promise = fs.create(path);
-      } else if (r < 36) {
-        const path = existing(files);
-        const size = p.memdb.getattr(path)?.size ?? 0;
-        const data = this.randomData();
-        const offset = this.rng.int(size + 5);
-        desc = `write ${path} @${offset} ${data.length}B`;
-        promise = fs.write(path, data, offset);
-      } else if (r < 46) {
-        const path = existing(files);
-        const size = p.memdb.getattr(path)?.size ?? 0;
-        const len = this.rng.int(size + 9);
-        desc = `truncate ${path} ${len}`;
-        promise = fs.truncate(path, len);
-      } else if (r < 58) {
-        const path = this.randomPath(dirs);
-        desc = `mkdir ${path}`;
-        promise = fs.mkdir(path);
-      } else if (r < 70) {
-        const from = existing(all);
-        const to = this.rng.chance(0.3) && all.length > 0 ? this.rng.pick(all) : this.randomPath(dirs);
-        desc = `rename ${from} -> ${to}`;
-        promise = fs.rename(from, to);
-      } else if (r < 82) {
-        const path = existing(all);
-        desc = `remove ${path}`;
-        promise = fs.remove(path);
-      } else if (r < 90) {
-        const path = existing(all);
-        const mtime = now - 5000 + this.rng.int(10000);
-        desc = `utimens ${path} ${mtime}`;
-        promise = fs.utimens(path, mtime);
-      } else if (r < 96) {
-        const path = this.rng.pick(LOCKS);
-        desc = `mkdir ${path} (lock)`;
-        promise = fs.mkdir(path);
-      } else {
-        const path = this.rng.pick(LOCKS);
-        const mtime = p.memdb.getattr(path)?.mtime ?? now;
-        desc = `utimens ${path} ${mtime + this.rng.int(3)} (lock refresh)`;
-        promise = fs.utimens(path, mtime + this.rng.int(3));
-      }
+      const path = this.rng.pick(LOCKS);
+      const mtime = p.memdb.getattr(path)?.mtime ?? now;
+      desc = `utimens ${path} ${mtime + this.rng.int(3)} (lock refresh)`;
+      promise = fs.utimens(path, mtime + this.rng.int(3));
     }
+    return { desc, promise };
+  }
+
+  /** Issue one random client operation on `p` (not awaited). */
+  issueOp(p: NodeProcess, unlockPath?: string): void {
+    const before = p.dfsm.status().msgcount;
+    const { desc, promise } = unlockPath !== undefined ? { desc: `utimens ${unlockPath} 0 (unlock request)`, promise: p.fs.utimens(unlockPath, 0) } : this.randomOp(p);
     const after = p.dfsm.status().msgcount;
     const key = after > before ? `${p.nodeid}/${p.pid}/${after}` : null;
     const op: Op = { proc: p, desc: `${p.name} ${desc}`, key, checked: this.profile === 'calm' || this.finalSegment };
@@ -393,6 +394,7 @@ class Runner {
     this.stats.checkpoints++;
     if (this.failLater !== null) this.fail(this.failLater);
     if (this.c.recorder.dataless > 0) this.fail(`a file got a size without data (memdb.md pitfall 2)`);
+    if (this.c.recorder.treeBroken !== null) this.fail(this.c.recorder.treeBroken);
     for (const ev of this.c.modeEvents) {
       if (ev.to !== 'LEAVE') this.fail(`${ev.proc} entered ${ev.to} at step ${ev.step}`);
       if (this.profile === 'calm') this.fail(`${ev.proc} left the group (LEAVE) at step ${ev.step} in a fault-free schedule`);

@@ -41,12 +41,15 @@ export interface BaseHeader {
   readonly reserved: number;
 }
 
-/** A received message split into its headers; `payload` is a view into the input. */
+/**
+ * A received message split into its headers; `payload` is a view into the input.
+ * Every type other than NORMAL is a state message to C (dfsm_cpg_deliver_callback
+ * checks the 32-byte length and the epoch before it looks at the type), so an unknown
+ * type decodes as a state message and the DFSM refuses it by type.
+ */
 export type DfsmMessage =
   | { readonly kind: 'normal'; readonly base: BaseHeader; readonly count: bigint; readonly payload: Buffer }
-  | { readonly kind: 'state'; readonly base: BaseHeader; readonly epoch: Epoch; readonly payload: Buffer }
-  /** A message of an unknown type: only the base header is meaningful. */
-  | { readonly kind: 'unknown'; readonly base: BaseHeader; readonly payload: Buffer };
+  | { readonly kind: 'state'; readonly base: BaseHeader; readonly epoch: Epoch; readonly payload: Buffer };
 
 function writeBase(buf: Buffer, type: number, subtype: number, protocolVersion: number, time: number): void {
   buf.writeUInt16LE(type, 0);
@@ -106,8 +109,9 @@ export function decodeBaseHeader(buf: Buffer): Decoded<BaseHeader> {
 
 /**
  * Split a delivered message into headers and payload with the length checks C
- * makes before looking at the mode (wire.md §5 items 1, 3, 4). The protocol
- * version is not judged here: the DFSM decides what a foreign version means.
+ * makes before looking at the mode. The protocol version is not judged here: the
+ * DFSM checks it on the base header first (a short message of a newer protocol is a
+ * version error, not a short message) and decides what a foreign version means.
  */
 export function decodeDfsmMessage(buf: Buffer): Decoded<DfsmMessage> {
   const base = decodeBaseHeader(buf);
@@ -117,11 +121,8 @@ export function decodeDfsmMessage(buf: Buffer): Decoded<DfsmMessage> {
     if (buf.length < NORMAL_HEADER_SIZE) return fail('SHORT', `NORMAL message of ${buf.length} bytes is shorter than 24`);
     return ok({ kind: 'normal', base: base.value, count: buf.readBigUInt64LE(16), payload: buf.subarray(NORMAL_HEADER_SIZE) });
   }
-  if (type >= DfsmMessageType.SYNC_START && type <= DfsmMessageType.VERIFY) {
-    if (buf.length < STATE_HEADER_SIZE) return fail('SHORT', `state message of ${buf.length} bytes is shorter than 32`);
-    return ok({ kind: 'state', base: base.value, epoch: decodeEpoch(buf, BASE_HEADER_SIZE), payload: buf.subarray(STATE_HEADER_SIZE) });
-  }
-  return ok({ kind: 'unknown', base: base.value, payload: buf.subarray(BASE_HEADER_SIZE) });
+  if (buf.length < STATE_HEADER_SIZE) return fail('SHORT', `state message of ${buf.length} bytes is shorter than 32`);
+  return ok({ kind: 'state', base: base.value, epoch: decodeEpoch(buf, BASE_HEADER_SIZE), payload: buf.subarray(STATE_HEADER_SIZE) });
 }
 
 /** VERIFY_REQUEST payload: exactly one u64 csum_id. */

@@ -64,11 +64,15 @@ describe('pmxcfs-ts daemon on a 3-node lab', { skip, timeout: 600_000 }, () => {
 
   it('kill -9 of one node during a write storm: it resyncs and every acknowledged write is there', async () => {
     const storm = (i: number) => d.batch(i, Array.from({ length: 120 }, (_, k) => ({ op: 'write', path: `storm-n${i}-${k}`, data: `storm ${i} ${k}\n` })));
+    const before = (await d.status(1)).db.version;
     const pending = Promise.all([storm(1), storm(2)]);
-    await new Promise((r) => setTimeout(r, 300));
+    // Kill n3 in the middle of the storm: once n1 has applied some of it.
+    await d.waitFor(1, (s) => s.db.version >= before + 20, 30_000, 'the storm under way');
     await lab.kill(3, 'pmxcfs', 'SIGKILL');
-    const acked = (await pending).flat().filter((r) => r.ok);
-    assert.ok(acked.length > 0);
+    const results = (await pending).flat();
+    const acked = results.filter((r) => r.ok);
+    // n1 and n2 keep quorum (2 of 3): their writes queue through the new sync round and succeed.
+    assert.equal(acked.length, 240, `all writes of n1 and n2 acknowledged: ${results.filter((r) => !r.ok).map((r) => `${r.path} ${r.error}`).join('; ')}`);
     d.start(3);
     await d.waitSynced([1, 2, 3], 60_000);
     await d.waitConverged([1, 2, 3]);
@@ -80,14 +84,17 @@ describe('pmxcfs-ts daemon on a 3-node lab', { skip, timeout: 600_000 }, () => {
   });
 
   it('a partitioned node loses quorum: writes fail with EACCES, reads work; after heal it converges', async () => {
+    const [made] = await d.batch(1, [{ op: 'write', path: 'before-partition', data: 'readable\n' }]);
+    assert.ok(made!.ok, made!.error);
+    await d.waitConverged([1, 2, 3]);
     lab.linkDown(3);
     try {
       await d.waitFor(3, (s) => !s.quorate, 30_000, 'n3 loses quorum');
       const [w] = await d.batch(3, [{ op: 'write', path: 'from-n3-partitioned', data: 'x' }]);
       assert.equal(w!.ok, false);
       assert.equal(w!.error, 'EACCES');
-      const [r] = await d.batch(3, [{ op: 'cat', path: 'storm-n1-0' }]);
-      assert.ok(r!.ok, 'reads work without quorum');
+      const [r] = await d.batch(3, [{ op: 'cat', path: 'before-partition' }]);
+      assert.equal(r!.data, 'readable\n', 'reads work without quorum');
       const [w1] = await d.batch(1, [{ op: 'write', path: 'during-partition', data: 'majority side\n' }]);
       assert.ok(w1!.ok, 'the majority keeps writing');
     } finally {

@@ -102,6 +102,29 @@ describe('DfsmService', () => {
     }
   });
 
+  it('VERSION_ERROR answers writers: the one waiting and every later one get EBUSY, the CPG handle is finalized', async () => {
+    const c = new SimCluster(7, [1, 2, 3]);
+    const n1 = c.add(1, 1);
+    const n2 = c.add(2, 2);
+    n1.service.start();
+    n2.service.start();
+    c.settle();
+    const rogue = c.net.connect(3, 3, { deliver() {}, confchg() {}, failure() {} });
+    rogue.join(DCDB_CPG_GROUP);
+    c.net.runUntilIdle();
+    // A writer whose message is still in flight when the newer protocol arrives.
+    const waiting = n1.dfsm.sendMessage(1, [Buffer.from('w=1')]);
+    rogue.send([stateMsg(T.SYNC_START, { epoch: 1, time: 1, nodeid: 3, pid: 3 }, Buffer.alloc(0), 2)]);
+    c.settle(60_000);
+    assert.equal(n1.dfsm.status().modeName, 'VERSION_ERROR');
+    assert.equal(n1.dfsm.hasTransport, false, 'finalized (service_dfsm_dispatch: not restartable)');
+    const EBUSY = 16;
+    const first = await Promise.race([waiting, new Promise<string>((r) => setTimeout(() => r('hang'), 1000))]);
+    assert.ok(first === -EBUSY || first === 0, `the waiting writer is answered (got ${String(first)})`);
+    assert.equal(await n1.dfsm.sendMessage(1, [Buffer.from('w=2')]), -EBUSY, 'a later writer: EBUSY at once');
+    assert.equal(n1.dfsm.status().waitingWriters, 0);
+  });
+
   it('a member that never answers SYNC_START stalls the round; its crash unblocks it', () => {
     const c = new SimCluster(6, [1, 2, 3]);
     const n1 = c.add(1, 1);

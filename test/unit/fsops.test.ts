@@ -6,19 +6,20 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { FsOps } from '../../src/daemon/fsops.js';
-import { EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../../src/memdb/errno.js';
+import { FsOps } from '../../src/fsops/fsops.js';
+import { EBUSY, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../../src/memdb/errno.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { scratchDir } from '../helpers/golden.js';
 
-function local(): { fs: FsOps; file: string } {
+function local(): { fs: FsOps; memdb: Memdb; file: string } {
   const file = join(scratchDir(), 'config.db');
-  return { fs: new FsOps(Memdb.open(file), null, () => 1_700_000_000), file };
+  const memdb = Memdb.open(file);
+  return { fs: new FsOps(memdb, null, () => 1_700_000_000), memdb, file };
 }
 
 describe('FsOps (local mode)', () => {
   it('truncate keeps data and size together, also across a reopen', async () => {
-    const { fs, file } = local();
+    const { fs, memdb, file } = local();
     assert.equal(await fs.create('f'), 0);
     assert.equal(await fs.truncate('f', 5), 0);
     assert.deepEqual(fs.read('f'), Buffer.alloc(5));
@@ -28,7 +29,7 @@ describe('FsOps (local mode)', () => {
     assert.equal(await fs.truncate('f', 0), 0);
     assert.equal(fs.getattr('f')!.size, 0);
     assert.equal(await fs.truncate('f', 2), 0);
-    fs.memdb.close();
+    memdb.close();
     const again = Memdb.open(file);
     assert.equal(again.getattr('f')!.size, 2);
     assert.deepEqual(again.read('f'), Buffer.alloc(2));
@@ -82,5 +83,23 @@ describe('logging', () => {
     assert.equal(lines.length, 2, lines.join(''));
     assert.match(lines[0]!, / debug \[dcdb\] shown/);
     assert.match(lines[1]!, / info \[dcdb\] members members=\["1\/2"\]/);
+  });
+});
+
+describe('FsOps.close (the first step of the daemon stop)', () => {
+  it('refuses every change with EBUSY and keeps reads', async () => {
+    const { fs } = local();
+    assert.equal(await fs.write('f', Buffer.from('x'), 0), -ENOENT); // before close the operation runs
+    assert.equal(await fs.create('f'), 0);
+    fs.close();
+    assert.equal(await fs.create('g'), -EBUSY);
+    assert.equal(await fs.write('f', Buffer.from('x'), 0), -EBUSY);
+    assert.equal(await fs.truncate('f', 0), -EBUSY);
+    assert.equal(await fs.mkdir('d'), -EBUSY);
+    assert.equal(await fs.remove('f'), -EBUSY);
+    assert.equal(await fs.rename('f', 'h'), -EBUSY);
+    assert.equal(await fs.utimens('f', 5), -EBUSY);
+    assert.equal(fs.getattr('g'), null);
+    assert.equal(fs.getattr('f')?.name, 'f');
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FsOps } from '../../src/daemon/fsops.js';
+import { FsOps } from '../../src/fsops/fsops.js';
 import { NodeTable, PveFs, resolve } from '../../src/fuse/fs.js';
 import { chmodAllowed, chownAllowed, isOpenvzScript, maskMode, pathIsPrivate } from '../../src/fuse/perms.js';
 import { clusterlogText, membersText, type PluginSources, StatusCounters, TRACKED_PATHS, versionText, vmlistText } from '../../src/fuse/plugins.js';

@@ -223,8 +223,10 @@ describe('hostile input: decoders never throw', () => {
     assert.equal(decodeDfsmMessage(Buffer.alloc(15)).ok, false);
     assert.equal(decodeDfsmMessage(Buffer.concat([encodeNormalHeader(1, 1, 0, 1n).subarray(0, 20)])).ok, false);
     assert.equal(decodeDfsmMessage(encodeStateHeader(DfsmMessageType.STATE, 1, 0, epoch).subarray(0, 31)).ok, false);
-    const unknown = decodeDfsmMessage(Buffer.alloc(16, 0x33));
-    assert.ok(unknown.ok && unknown.value.kind === 'unknown');
+    // C treats every non-NORMAL type as a state message: 32 bytes needed, type judged later.
+    assert.equal(decodeDfsmMessage(Buffer.alloc(16, 0x33)).ok, false);
+    const unknown = decodeDfsmMessage(Buffer.alloc(32, 0x33));
+    assert.ok(unknown.ok && unknown.value.kind === 'state' && unknown.value.base.type === 0x3333);
   });
 
   it('50,000 random and bit-flipped byte strings', () => {

@@ -24,7 +24,7 @@
  * | read       | cfs_plug_memdb_read                   |
  */
 import type { Dcdb } from '../dcdb/dcdb.js';
-import { EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../memdb/errno.js';
+import { EBUSY, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../memdb/errno.js';
 import { MAX_FILE_SIZE, type Memdb } from '../memdb/memdb.js';
 import { pathIsLockdir, splitPath } from '../memdb/path.js';
 import type { TreeEntry } from '../memdb/tree.js';
@@ -41,10 +41,12 @@ export function normalizePath(path: string): string {
 }
 
 export class FsOps {
-  readonly memdb: Memdb;
+  private readonly memdb: Memdb;
   /** null in local mode. */
   private readonly dcdb: Dcdb | null;
   private readonly now: Clock;
+  /** Set by close(): the daemon is stopping and takes no new changes. */
+  private closed = false;
 
   constructor(memdb: Memdb, dcdb: Dcdb | null, now: Clock = systemClock) {
     this.memdb = memdb;
@@ -54,6 +56,20 @@ export class FsOps {
 
   get localMode(): boolean {
     return this.dcdb === null;
+  }
+
+  /**
+   * Refuse every later change with −EBUSY (the first step of the daemon's stop: C's
+   * FUSE loop has ended by then, and a writer released by dfsm_finalize gets −EBUSY).
+   * Reads keep working until the unmount.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** memdb_statfs. */
+  statfs(): ReturnType<Memdb['statfs']> {
+    return this.memdb.statfs();
   }
 
   getattr(path: string): TreeEntry | null {
@@ -84,18 +100,21 @@ export class FsOps {
   }
 
   async create(path: string): Promise<number> {
+    if (this.closed) return -EBUSY;
     const p = normalizePath(path);
     if (this.dcdb === null) return this.memdb.create(p, 0, this.now());
     return this.send(DcdbMessageType.CREATE, p, {});
   }
 
   async write(path: string, data: Buffer, offset: number): Promise<number> {
+    if (this.closed) return -EBUSY;
     const p = normalizePath(path);
     if (this.dcdb === null) return this.memdb.write(p, 0, this.now(), data, offset, false);
     return this.send(DcdbMessageType.WRITE, p, { offset, data });
   }
 
   async truncate(path: string, length: number): Promise<number> {
+    if (this.closed) return -EBUSY;
     const p = normalizePath(path);
     if (length === 0) {
       // "count 0 at offset 0" leaves no data and size 0 everywhere: C's form is safe.
@@ -116,6 +135,7 @@ export class FsOps {
   }
 
   async mkdir(path: string): Promise<number> {
+    if (this.closed) return -EBUSY;
     const p = normalizePath(path);
     if (this.dcdb === null) return this.memdb.mkdir(p, 0, this.now());
     return this.send(DcdbMessageType.MKDIR, p, {});
@@ -123,12 +143,14 @@ export class FsOps {
 
   /** unlink and rmdir both send DELETE. */
   async remove(path: string): Promise<number> {
+    if (this.closed) return -EBUSY;
     const p = normalizePath(path);
     if (this.dcdb === null) return this.memdb.delete(p, 0, this.now());
     return this.send(DcdbMessageType.DELETE, p, {});
   }
 
   async rename(from: string, to: string): Promise<number> {
+    if (this.closed) return -EBUSY;
     const f = normalizePath(from);
     const t = normalizePath(to);
     const source = this.memdb.getattr(f);
@@ -145,6 +167,7 @@ export class FsOps {
    * MTIME is still sent (normally refused with EACCES), as C does.
    */
   async utimens(path: string, mtime: number): Promise<number> {
+    if (this.closed) return -EBUSY;
     const p = normalizePath(path);
     const e = this.memdb.getattr(p);
     const unlock = mtime === 0 && e !== null && e.type === DT_DIR && pathIsLockdir(p);
