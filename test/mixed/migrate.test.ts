@@ -114,9 +114,11 @@ describe('in-place migration C -> pmxcfs-ts -> C, node by node, under write load
       await Promise.all(load.loops);
     }
     const sum = await m.waitConverged(SYNC_TIMEOUT_MS);
-    process.stdout.write(`# migration: ${steps.join(', ')}; ${load.acked.size}/${load.attempts} writes acknowledged; checksum ${sum}\n`);
+    const byTs = [...load.acked.values()].filter((d) => d.endsWith(' on T')).length;
+    process.stdout.write(`# migration: ${steps.join(', ')}; ${load.acked.size}/${load.attempts} writes acknowledged (${byTs} by pmxcfs-ts); checksum ${sum}\n`);
     assert.deepEqual(m.kinds, ['C', 'C', 'C']);
     assert.ok(load.acked.size >= 100, `a steady load: only ${load.acked.size} writes acknowledged`);
+    assert.ok(byTs >= 10, `pmxcfs-ts nodes served writes during their turn: ${byTs}`);
     for (const i of m.nodes) {
       const files = await cFiles(m, i);
       const missing = [...load.acked].filter(([path, data]) => files.get(path) !== data).map(([path]) => path);
