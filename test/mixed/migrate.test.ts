@@ -8,6 +8,9 @@
  * line. Skipped (with the reason) without a C binary in PMXCFS_C_BIN.
  */
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ownedLabPrefix } from '../../src/lab/lab.js';
 import { Mixed, mixedUnavailable, sleep, type Kind } from './cluster.js';
@@ -85,6 +88,7 @@ async function replaceAndSync(m: Mixed, i: number, kind: Kind): Promise<number> 
 
 describe('in-place migration C -> pmxcfs-ts -> C, node by node, under write load', { skip, timeout: 1_200_000 }, () => {
   const m = new Mixed(['C', 'C', 'C'], PREFIX);
+  let failed = true;
 
   before(async () => {
     await m.up();
@@ -94,6 +98,12 @@ describe('in-place migration C -> pmxcfs-ts -> C, node by node, under write load
   });
 
   after(async () => {
+    // The lab's logs go with it: keep the daemons' logs of a failed run.
+    if (failed) {
+      const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-migrate-'));
+      for (const i of m.nodes) copyFileSync(m.lab.logPath(i, 'pmxcfs'), join(dir, `n${i}-pmxcfs.log`));
+      process.stdout.write(`# migration failed: daemon logs kept in ${dir}\n`);
+    }
     await m.down();
   });
 
@@ -129,5 +139,6 @@ describe('in-place migration C -> pmxcfs-ts -> C, node by node, under write load
       const bad = m.log(i).split('\n').filter((l) => l.startsWith('[') && BAD_C_LINE.test(l));
       assert.deepEqual(bad, [], `n${i} C log`);
     }
+    failed = false;
   });
 });
