@@ -15,6 +15,7 @@
  *
  * C and pmxcfs-ts are measured alternately in the same run; a node runs one of them.
  * Prints a Markdown table and writes bench/run-STAMP.json. `--quick` is a short run.
+ * `--metrics-cost`: only metrics on vs --no-metrics (src/bench/metrics-cost.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -470,6 +471,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const quick = process.argv.includes('--quick');
+  if (process.argv.includes('--metrics-cost')) return (await import('./metrics-cost.js')).runMetricsCost(quick);
   const cBin = process.env['PMXCFS_C_BIN'] || undefined;
   if (cBin !== undefined && !existsSync(cBin)) {
     process.stderr.write(`bench: PMXCFS_C_BIN=${cBin} does not exist\n`);

@@ -9,8 +9,9 @@ type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   db: { summary: 'offline database tools: dump, index, checksum, check', load: async () => (await import('./db.js')).run },
-  status: { summary: "the running daemon's status [--json]", load: async () => (await import('./status.js')).run },
+  status: { summary: "the running daemon's status [--json] [--watch]", load: async () => (await import('./status.js')).run },
   fs: { summary: 'file operations through the daemon: ls cat write mkdir rm rmdir mv touch', load: async () => (await import('./fs.js')).run },
+  metrics: { summary: "the daemon's Prometheus metrics (text format)", load: async () => (await import('./metrics.js')).run },
   verify: { summary: 'start a verify round now (lowest node only)', load: async () => (await import('./verify.js')).run },
   demo: { summary: 'the 3-node demo cluster in the lab (demo | demo down)', load: async () => (await import('./demo.js')).run },
   lab: { summary: 'corosync lab in network namespaces: up N, down, status, sh, run, kill', load: async () => (await import('../lab/cli.js')).run },

@@ -1,7 +1,7 @@
 /**
  * The control socket: a root-only Unix socket under the run directory. One JSON
  * request per connection, one JSON response. It serves `pmxcfs-ts status`,
- * `verify` and the `fs` commands (the same operations FUSE performs).
+ * `verify`, `metrics` and the `fs` commands (the same operations FUSE performs).
  */
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
@@ -21,6 +21,7 @@ export type FsOp = 'ls' | 'cat' | 'stat' | 'write' | 'create' | 'truncate' | 'mk
 export type ControlRequest =
   | { readonly cmd: 'status' }
   | { readonly cmd: 'verify' }
+  | { readonly cmd: 'metrics'; readonly enabled?: boolean }
   | { readonly cmd: 'fs'; readonly op: FsOp; readonly path: string; readonly to?: string; readonly data?: string; readonly offset?: number; readonly mtime?: number; readonly length?: number };
 
 export type ControlResponse =
@@ -35,6 +36,8 @@ export interface ControlHandlers {
   readonly fs: FsOps;
   status(): unknown;
   verify(): { started: boolean; reason?: string };
+  /** The Prometheus exposition text (src/metrics); `enabled` switches recording first. */
+  metrics(enabled?: boolean): Promise<string>;
 }
 
 function entryJson(e: { inode: number; type: number; size: number; mtime: number; version: number; writer: number; name: string }) {
@@ -150,6 +153,8 @@ export function startControlServer(socketPath: string, handlers: ControlHandlers
       }
       case 'fs':
         return handleFs(handlers.fs, r);
+      case 'metrics':
+        return { ok: true, data: await handlers.metrics(r.enabled) };
       default:
         return { ok: false, error: 'unknown command' };
     }

@@ -42,6 +42,15 @@ import { type DaemonOptions, parseDaemonArgs } from './options.js';
 import { acquireLock, CHILD_ENV, daemonize, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
 import type { DaemonService } from './service.js';
 import { daemonStatus, type Identity, membersInfo } from './status.js';
+import type { Server as HttpServer } from 'node:http';
+import { startMetricsHttp } from '../metrics/http.js';
+import { metrics } from '../metrics/metrics.js';
+
+/** The control socket's `metrics` command: `enabled` switches recording first. */
+function metricsText(enabled?: boolean): Promise<string> {
+  if (enabled !== undefined) metrics.setEnabled(enabled);
+  return metrics.text();
+}
 
 /** SIGTERM ends the daemon within 10 s (systemd's default stop timeout is longer). */
 export const STOP_DEADLINE_MS = 9000;
@@ -162,7 +171,7 @@ export class Daemon {
 
   /** Local access besides FUSE; started after the cluster services, stopped first. */
   private localServices(): DaemonService[] {
-    return [this.controlService()];
+    return [this.controlService(), this.metricsService()];
     // Issue 13 (libqb IPC server): add its entry here.
   }
 
@@ -177,7 +186,7 @@ export class Daemon {
       return r === 1 ? { started: true } : { started: false, reason: `send failed: ${csErrorName(r)}` };
     };
     const start = async (): Promise<void> => {
-      const handlers = { fs: this.fsops!, status: () => daemonStatus(this.id!, this.memdb!, this.cluster), verify };
+      const handlers = { fs: this.fsops!, status: () => daemonStatus(this.id!, this.memdb!, this.cluster), verify, metrics: metricsText };
       try {
         server = await startControlServer(socketPath, handlers, domainLog(this.logger, 'ipcs'));
       } catch (err) {
@@ -193,6 +202,29 @@ export class Daemon {
       });
     };
     return { name: 'control socket', start, stop };
+  }
+
+  /** Recording switch, DB and quorum gauges, and `--metrics-listen` (src/metrics). */
+  private metricsService(): DaemonService {
+    let http: HttpServer | null = null;
+    metrics.setEnabled(this.opts.metrics); // before any service starts
+    const start = async (): Promise<void> => {
+      const memdb = this.memdb!;
+      const quorum = this.cluster?.quorum ?? null;
+      metrics.node(() => ({ dbFile: this.opts.db, inodes: memdb.index.size, version: memdb.root.version, quorate: quorum === null ? true : quorum.quorate }));
+      const listen = this.opts.metricsListen;
+      if (listen === null) return;
+      try {
+        http = await startMetricsHttp(metrics, listen, domainLog(this.logger, 'metrics'));
+      } catch (err) {
+        throw new StartupError(`unable to serve metrics on ${listen.host}:${listen.port}: ${(err as Error).message}`);
+      }
+    };
+    const stop = (): void => {
+      http?.close();
+      http?.closeAllConnections();
+    };
+    return { name: 'metrics', start, stop };
   }
 
   private async mount(): Promise<void> {

@@ -24,6 +24,10 @@ export interface DaemonOptions {
   readonly verifyPeriod: number;
   /** Mount /etc/pve through FUSE (off: only the control socket serves files). */
   readonly fuse: boolean;
+  /** Record metrics (off: --no-metrics, for the bench's comparison). */
+  readonly metrics: boolean;
+  /** Serve /metrics over HTTP at host:port (null: off). */
+  readonly metricsListen: { readonly host: string; readonly port: number } | null;
 }
 
 export const DEFAULTS: DaemonOptions = {
@@ -39,6 +43,8 @@ export const DEFAULTS: DaemonOptions = {
   corosyncConf: '/etc/corosync/corosync.conf',
   verifyPeriod: 3600,
   fuse: true,
+  metrics: true,
+  metricsListen: null,
 };
 
 export const USAGE = `Usage:
@@ -62,6 +68,8 @@ pmxcfs-ts options (paths default to C's):
   --corosync-conf F   /etc/corosync/corosync.conf
   --verify-period S   seconds between verify rounds (3600)
   --no-fuse           do not mount; serve files through the control socket only
+  --metrics-listen A  serve Prometheus metrics over HTTP at [ADDR:]PORT (off; ADDR 127.0.0.1)
+  --no-metrics        do not record metrics
 `;
 
 export type ParseResult = { readonly ok: true; readonly options: DaemonOptions } | { readonly ok: false; readonly exitCode: number; readonly message: string };
@@ -80,6 +88,7 @@ export function parseDaemonArgs(argv: readonly string[]): ParseResult {
     '--mount': (v) => (o.mount = v),
     '--corosync-conf': (v) => (o.corosyncConf = v),
     '--verify-period': (v) => (o.verifyPeriod = Number(v)),
+    '--metrics-listen': (v) => (o.metricsListen = parseListen(v)),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -111,6 +120,9 @@ export function parseDaemonArgs(argv: readonly string[]): ParseResult {
       case '--no-fuse':
         o.fuse = false;
         break;
+      case '--no-metrics':
+        o.metrics = false;
+        break;
       case '-h':
       case '-?':
       case '--help':
@@ -123,5 +135,14 @@ export function parseDaemonArgs(argv: readonly string[]): ParseResult {
   }
   if (!dbSet && o.libDir !== DEFAULTS.libDir) o.db = `${o.libDir}/config.db`;
   if (!Number.isFinite(o.verifyPeriod) || o.verifyPeriod < 0) return { ok: false, exitCode: 1, message: 'option parsing failed: --verify-period needs seconds >= 0' };
+  if (o.metricsListen !== null && !(o.metricsListen.port > 0 && o.metricsListen.port < 65536)) return { ok: false, exitCode: 1, message: 'option parsing failed: --metrics-listen needs [ADDR:]PORT' };
   return { ok: true, options: o };
+}
+
+/** "[ADDR:]PORT" (IPv6 in brackets); loopback when only a port is given. Port 0 marks it invalid. */
+export function parseListen(v: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d+)$/.exec(v) ?? /^()()(\d+)$/.exec(v);
+  if (m === null) return { host: '', port: 0 };
+  const port = Number(m[3]);
+  return { host: m[1] || m[2] || '127.0.0.1', port: Number.isInteger(port) ? port : 0 };
 }

@@ -81,5 +81,6 @@ export function daemonStatus(id: Identity, memdb: Memdb, cluster: ClusterParts |
     cluster: config ? { name: config.clusterName, configVersion: config.configVersion, nodes: config.nodes.map((n) => ({ name: n.name, nodeid: n.nodeid })) } : null,
     db: { file: id.dbFile, version: memdb.root.version, mtime: memdb.root.mtime, writer: memdb.root.writer, entries: memdb.index.size, errors: memdb.errors },
     dfsm: dfsmStatus(cluster),
+    sync: cluster?.dcdb.progress.snapshot() ?? null,
   };
 }

@@ -25,6 +25,7 @@ import type { EntryFields } from '../wire/entry.js';
 import { decodeIndex, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, type MemdbIndex } from '../wire/memdb-index.js';
 import { decodeUpdate, encodeUpdate } from '../wire/update.js';
 import { applyNormalMessage } from './apply.js';
+import { SyncProgress } from '../metrics/progress.js';
 
 /** The round data C keeps in dfsm_sync_info_t.data. */
 interface RoundData {
@@ -94,12 +95,15 @@ export class Dcdb implements DfsmCallbacks {
   private readonly corosync: ((notify: boolean) => void) | undefined;
   /** The last round, for status. */
   lastRound: SyncRoundSummary | null = null;
+  /** A full copy sent or received (status shows it; logs every 10%). */
+  readonly progress: SyncProgress;
 
   constructor(dfsm: DfsmApi, opts: DcdbOptions) {
     this.dfsm = dfsm;
     this.memdb = opts.memdb;
     this.log = opts.log ?? silentLog;
     this.corosync = opts.syncCorosyncConf;
+    this.progress = new SyncProgress(this.log);
   }
 
   getState(): Buffer {
@@ -129,6 +133,7 @@ export class Dcdb implements DfsmCallbacks {
     const local = states[sync.members.indexOf(sync.local)]!;
     sync.data = { master: leader.index, local: local.index, updates: [] } satisfies RoundData;
     let updatesSent = 0;
+    if (!sync.local.synced) this.progress.start('receive', createUpdates(leader.index, [local.index]).length, null);
     if (this.dfsm.isLocal(leader.member)) {
       const inodes = createUpdates(leader.index, states.map((s) => s.index));
       // A file with size but no data (memdb.md pitfall 2) cannot be sent; C's leader
@@ -139,6 +144,7 @@ export class Dcdb implements DfsmCallbacks {
         this.log.error({ inodes: dataless }, 'file with size but without data cannot be sent - reloaded as empty, leaving');
         return { ok: false };
       }
+      this.progress.start('send', inodes.length, inodes.reduce((n, i) => n + (this.memdb.index.get(i)?.size ?? 0), 0));
       for (const inode of inodes) {
         const entry = this.memdb.index.get(inode);
         if (entry === undefined) {
@@ -148,7 +154,9 @@ export class Dcdb implements DfsmCallbacks {
         // A failed UPDATE send is tolerated as in C; the follower's commit check catches it.
         if (!this.dfsm.sendUpdate([encodeUpdate(entry)])) this.log.warn({ inode }, 'sending inode update failed');
         else updatesSent++;
+        this.progress.step(entry.size);
       }
+      this.progress.finish();
       if (!this.dfsm.sendUpdateComplete()) return { ok: false };
     }
     this.lastRound = { leader: leader.member, synced, updatesSent };
@@ -177,6 +185,7 @@ export class Dcdb implements DfsmCallbacks {
       return false;
     }
     round.updates.push(u.value);
+    this.progress.step(u.value.size);
     return true;
   }
 
@@ -184,6 +193,7 @@ export class Dcdb implements DfsmCallbacks {
     const round = sync.data as RoundData | undefined;
     if (round === undefined) return false;
     const ok = this.memdb.commitUpdate(round.master, round.local, round.updates);
+    this.progress.finish();
     this.log.info({ updates: round.updates.length, result: ok ? 'ok' : 'failed', version: this.memdb.root.version }, ok ? 'sync commit: all data is up to date' : 'sync commit failed');
     if (!ok) return false;
     this.corosync?.(false);
@@ -192,6 +202,7 @@ export class Dcdb implements DfsmCallbacks {
 
   cleanup(sync: SyncInfo): void {
     sync.data = undefined;
+    this.progress.finish();
   }
 
   checksum(): Buffer {

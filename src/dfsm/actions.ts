@@ -183,15 +183,18 @@ function verify(d: Dfsm, ev: DfsmEvent): boolean {
   const time = nowSeconds(d.clock);
   if (c.csumId !== v.value.csumId || !epochEquals(c.csumEpoch, m.epoch)) {
     c.lastVerify = { time, result: 'skipped' };
+    d.metrics.verify('skipped');
     d.log.info({ csumId: v.value.csumId.toString() }, 'skip verification - no checksum saved');
     return true;
   }
   if (!v.value.csum.equals(c.csum)) {
     c.lastVerify = { time, result: 'mismatch' };
+    d.metrics.verify('mismatch');
     d.log.error({ theirs: v.value.csum.toString('hex'), ours: c.csum.toString('hex') }, 'wrong checksum - restarting');
     return false;
   }
   c.lastVerify = { time, result: 'ok' };
+  d.metrics.verify('ok');
   d.log.info({ csumId: v.value.csumId.toString() }, 'data verification successful');
   return true;
 }

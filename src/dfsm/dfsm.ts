@@ -52,6 +52,7 @@ import {
   type VerifyOutcome,
 } from './types.js';
 import { WaitingWriters } from './writers.js';
+import { type DfsmGroupMetrics, metrics } from '../metrics/metrics.js';
 
 export { EACCES, EBUSY };
 
@@ -137,6 +138,8 @@ export class Dfsm implements DfsmApi {
   private readonly quorate: () => boolean;
   private readonly table: ChartTable;
   private readonly actions: Readonly<Record<string, ActionImpl | undefined>>;
+  /** Counters of this group (src/metrics); its gauges read status() when scraped. */
+  readonly metrics: DfsmGroupMetrics;
   private state: DfsmModeName = 'START';
   private depth = 0;
   private transport: Transport | null = null;
@@ -169,6 +172,8 @@ export class Dfsm implements DfsmApi {
     this.log = opts.logger ?? nullLogger;
     this.table = chartTable ??= compileChart();
     this.actions = actionsOf(this);
+    this.metrics = metrics.dfsm(this.groupName);
+    this.metrics.snapshot = () => this.status();
     this.cb = typeof opts.callbacks === 'function' ? opts.callbacks(this) : opts.callbacks;
   }
 
@@ -291,6 +296,7 @@ export class Dfsm implements DfsmApi {
     assert(from !== to, 'a mode change changes the mode');
     assert(!isErrorMode(DfsmMode[from]) || !isErrorMode(DfsmMode[to]) || DfsmMode[to] >= DfsmMode[from], 'error modes only move up');
     this.state = to;
+    this.metrics.mode(DfsmMode[to]);
     const ctx = { from, to, nodeid: this.ctx.nodeid, pid: this.ctx.pid };
     const message = MODE_MESSAGES[to];
     if (isErrorMode(DfsmMode[to])) this.log.error(ctx, message);
@@ -372,6 +378,7 @@ export class Dfsm implements DfsmApi {
     if (this.transport === null) return CsError.BAD_HANDLE;
     const r = this.transport.send(buffers);
     if (r !== CsError.OK) this.log.error({ code: r }, 'cpg_send_message failed');
+    else this.metrics.sent(buffers);
     return r;
   }
 
@@ -445,11 +452,13 @@ export class Dfsm implements DfsmApi {
 
   /** dfsm_cpg_confchg_callback. */
   confchg(change: ConfChange): void {
+    this.metrics.confchg();
     this.send({ type: 'CONFCHG', change, member: change.members.some((m) => this.isLocal(m)) });
   }
 
   /** dfsm_cpg_deliver_callback, entry from the transport (and from the queues). */
   deliver(from: MemberId, msg: Buffer): void {
+    if (this.depth === 0) this.metrics.received(msg); // from the transport, not a queue
     this.send(this.classify({ nodeid: from.nodeid >>> 0, pid: from.pid >>> 0 }, msg));
   }
 

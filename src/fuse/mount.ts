@@ -17,6 +17,8 @@ import { PveFs } from './fs.js';
 import { fuseAddon } from './native.js';
 import { wwwDataGid } from './perms.js';
 import { type ClusterInfo, type ClusterLogEntry, type KvBlock, type PluginSources, StatusCounters } from './plugins.js';
+import { metrics } from '../metrics/metrics.js';
+import { meterFuse } from './metered.js';
 
 /** Mount options given to libfuse3 (libfuse 2's big_writes is the default there). */
 export const MOUNT_OPTIONS = 'default_permissions,allow_other';
@@ -73,7 +75,7 @@ export interface PveMount {
 
 export async function mountPve(o: MountOptions): Promise<PveMount> {
   const log = o.log ?? silentLog;
-  const addon = fuseAddon();
+  const addon = meterFuse(fuseAddon(), metrics.fuse);
   clearStaleMount(o.mountpoint);
   await mkdir(o.mountpoint, { recursive: true, mode: 0o750 }).catch(() => undefined);
   let debugFlag = false;

@@ -10,6 +10,7 @@
  */
 import { chmodSync, existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
+import { metrics } from '../metrics/metrics.js';
 
 export const VERSION_FILENAME = '__version__';
 
@@ -155,10 +156,12 @@ export class Database {
     // Prepared once: better-sqlite3's db.transaction(fn) builds a new wrapper per call,
     // which cost ~0.5 ms per change (measured with --cpu-prof on the write path).
     const { begin, commit, rollback } = this.txStatements();
+    const started = performance.now();
     begin.run();
     try {
       const result = fn();
       commit.run();
+      metrics.sqliteCommit((performance.now() - started) / 1000);
       return result;
     } catch (err) {
       if (this.db.inTransaction) rollback.run();

@@ -155,3 +155,8 @@ export function decodeVerify(payload: Buffer): Decoded<VerifyPayload> {
   if (payload.length !== 40) return fail('LENGTH', `VERIFY payload is ${payload.length} bytes, not 40`);
   return ok({ csumId: payload.readBigUInt64LE(0), csum: Buffer.from(payload.subarray(8, 40)) });
 }
+
+/** The DFSM message type of a message or header buffer (its first u16), or −1 if shorter. */
+export function peekMessageType(buf: Buffer): number {
+  return buf.length >= 2 ? buf.readUInt16LE(0) : -1;
+}
