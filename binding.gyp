@@ -29,5 +29,19 @@
       "cflags": ["<!@(pkg-config --cflags fuse3)"],
       "libraries": ["<!@(pkg-config --libs fuse3)"],
     },
+    {
+      # librrd (RRD files of the status module; rrdcached client included).
+      "target_name": "rrd",
+      "sources": ["native/rrd.cc"],
+      "cflags": ["<!@(pkg-config --cflags librrd)"],
+      "libraries": ["<!@(pkg-config --libs librrd)"],
+    },
+    {
+      # libqb IPC: the `pve2` server on the main loop and the qb_ipcc client.
+      "target_name": "ipc",
+      "sources": ["native/ipc.cc"],
+      "cflags": ["<!@(pkg-config --cflags libqb)"],
+      "libraries": ["<!@(pkg-config --libs libqb)"],
+    },
   ],
 }

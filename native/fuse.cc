@@ -244,6 +244,7 @@ void LlWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
   r->size = size;
   r->off = off;
   r->fh = fi->fh;
+  r->flags = fi->flags;  // the open flags (O_APPEND: the kernel's offset is its cached size)
   Send(req, r);
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # System packages pmxcfs-ts needs on Debian 12 (run as root). Idempotent.
 #  - corosync + dev headers: the N-API addon (libcpg, libquorum, libcmap) and the lab
+#  - librrd-dev: the RRD binding (status module: RRD files, rrdcached client);
+#    rrdcached: only its binary, for the test of updates through the daemon's socket
 #  - libfuse3-dev: the FUSE binding (do not install the `fuse3` package: it removes `fuse`)
 #  - iproute2, util-linux: network/mount/UTS namespaces for the lab
 #  - python3, make, g++: node-gyp
@@ -9,7 +11,7 @@
 set -euo pipefail
 packages=(
   corosync libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev libqb-dev libvotequorum-dev
-  libfuse3-dev pkg-config iproute2 util-linux procps psmisc python3 make g++ sqlite3
+  librrd-dev rrdcached libfuse3-dev pkg-config iproute2 util-linux procps psmisc python3 make g++ sqlite3
   tmux
 )
 missing=()

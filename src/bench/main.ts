@@ -11,10 +11,13 @@
  *   3. DB load: daemon start in local mode (-l) on node 1 until /etc/pve is mounted,
  *      RSS; plus in-process Memdb load, cold index and checksum (src/bench/dbload.ts,
  *      node:crypto vs @noble/hashes);
- *   4. raw CPG round trip and throughput (src/bench/cpg-measure.ts), the limit.
+ *   4. raw CPG round trip and throughput (src/bench/cpg-measure.ts), the limit;
+ *   5. IPC `pve2` round trips (GET_FS_VERSION, GET_CONFIG 4 KiB, guest properties
+ *      over 100 guests) on a local-mode daemon on node 1 (src/bench/ipc.ts).
  *
  * C and pmxcfs-ts are measured alternately in the same run; a node runs one of them.
- * Prints a Markdown table and writes bench/run-STAMP.json. `--quick` is a short run.
+ * Prints a Markdown table and writes bench/run-STAMP.json. `--quick` is a short run;
+ * `--only=cpg|writes|sync|load|ipc` runs one part.
  * `--metrics-cost`: only metrics on vs --no-metrics (src/bench/metrics-cost.ts).
  */
 import { execFileSync } from 'node:child_process';
@@ -28,6 +31,8 @@ import { Lab, labUnavailable, ownedLabPrefix, type ProcInfo } from '../lab/lab.j
 import { measureCpg, type CpgRow } from './cpg-measure.js';
 import { cachedDb } from './gendb.js';
 import { fmt, markdownTable, percentile, rssMiB } from './stats.js';
+import { type IpcFigure, ipcBenchDb, measureIpc, waitIpc } from './ipc.js';
+import { IPC_BENCH_OPS, type IpcMeasure } from './ipc-measure.js';
 
 type Kind = 'C' | 'TS';
 
@@ -122,7 +127,7 @@ class Bench {
     return this.lab
       .readLog(i, 'pmxcfs')
       .split('\n')
-      .filter((l) => (kind === 'C' ? l.startsWith('[dcdb] ') : l.startsWith('{')))
+      .filter((l) => (kind === 'C' ? l.startsWith('[dcdb] ') : l.startsWith('{') && l.includes('"domain":"dcdb"')))
       .filter((l) => /notice: members: |starting data syncronisation|all data is up to date|leaving CPG group|start cluster connection|waiting for updates from leader|"msg":"members"/.test(l));
   }
 
@@ -351,6 +356,35 @@ class Bench {
     }
     return out;
   }
+
+  // ---- 5. IPC round trips ------------------------------------------------------------
+
+  async ipc(rounds: number, count: number): Promise<IpcFigure[]> {
+    await this.stopAll();
+    mkdirSync(CACHE, { recursive: true });
+    const db = join(CACHE, 'ipc.db');
+    ipcBenchDb(db, this.lab.nodeName(1));
+    const runs = new Map<string, IpcMeasure[]>();
+    for (let r = 0; r < rounds; r++) {
+      for (const kind of this.order(r)) {
+        this.resetDb(1, db);
+        this.start(kind, 1, ['-l']);
+        await waitIpc(this.lab, 1);
+        const m = await measureIpc(this.lab, 1, count);
+        await this.stop(1);
+        for (const [op, f] of Object.entries(m)) {
+          log(`ipc ${kind} ${op}: ${f.opsPerSec.toFixed(0)}/s, median ${f.medianUs.toFixed(1)} µs`);
+          runs.set(`${kind}\t${op}`, [...(runs.get(`${kind}\t${op}`) ?? []), f]);
+        }
+      }
+    }
+    // Per kind and op: the round with the median rate.
+    return [...runs].map(([key, fs]) => {
+      const [kind, op] = key.split('\t') as ['C' | 'TS', string];
+      const mid = [...fs].sort((a, b) => a.opsPerSec - b.opsPerSec)[Math.floor(fs.length / 2)]!;
+      return { kind, op, ...mid };
+    });
+  }
 }
 
 function dbload(file: string, hash: boolean): Record<string, unknown> {
@@ -386,11 +420,12 @@ interface Measured {
   readonly loads: readonly LoadFigure[];
   readonly inproc: readonly Record<string, unknown>[];
   readonly cpg: readonly CpgRow[];
+  readonly ipc: readonly IpcFigure[];
 }
 
 /** The rows of the result table: write figures against CPG, syncs, loads, in-process figures. */
 function tableRows(x: Measured): string[][] {
-  const { have, dbs, writes, syncs, loads, inproc, cpg } = x;
+  const { have, dbs, writes, syncs, loads, inproc, cpg, ipc } = x;
   const rows: string[][] = [];
   const row = (figure: string, c: number | undefined, ts: number | undefined, digits: number, target: string, ok?: boolean): void => {
     rows.push([figure, have ? fmt(c, digits) : '–', fmt(ts, digits), have ? fmt(ratio(ts, c), 2) : '–', target + (ok === undefined ? '' : ok ? ' ✓' : ' ✗')]);
@@ -441,6 +476,14 @@ function tableRows(x: Measured): string[][] {
       for (const [name, v] of Object.entries(h)) row(`SHA-256 ${name} ${r.label}: digests + checksum ms`, undefined, v.digestsMs + v.checksumMs, 0, 'hashing only');
     }
   }
+  for (const op of Object.keys(IPC_BENCH_OPS)) {
+    const c = ipc.find((x) => x.kind === 'C' && x.op === op);
+    const t = ipc.find((x) => x.kind === 'TS' && x.op === op);
+    if (t === undefined) continue;
+    const r = ratio(t.opsPerSec, c?.opsPerSec);
+    row(`IPC ${op}: round trips/s`, c?.opsPerSec, t.opsPerSec, 0, 'TS/C ≥ 1', r === undefined ? undefined : r >= 1);
+    row(`IPC ${op}: median µs`, c?.medianUs, t.medianUs, 1, '');
+  }
   return rows;
 }
 
@@ -453,7 +496,7 @@ function reportText(b: Bench, cBin: string | undefined, quick: boolean, results:
     `pmxcfs-ts benchmark, ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick)' : ''}: ${m['cpu']}, ${m['cores']} cores, ${m['memGiB']} GiB, Linux ${m['kernel']}, Node ${m['node']}, ${m['corosync']}`,
     `lab '${b.lab.prefix}': 3 nodes (network namespaces on this machine), writes from node 1 through /etc/pve (FUSE); C = ${cBin ?? 'not measured (PMXCFS_C_BIN unset)'}`,
     '',
-    markdownTable(['figure', 'C', 'pmxcfs-ts', 'TS/C', 'target'], rows),
+    markdownTable(['figure', 'C', 'pmxcfs-ts', 'TS/C', 'target'], rows.filter((r) => r[1] !== '–' || r[2] !== '–')), // parts not run: no row
     '',
     'Raw CPG limit (cpg-agent on node 1, send → own agreed delivery):',
     '',
@@ -464,6 +507,22 @@ function reportText(b: Bench, cBin: string | undefined, quick: boolean, results:
   return text;
 }
 
+/** Generated databases (cached), with the lab's corosync.conf; none when no part needs them. */
+function benchDbs(b: Bench, quick: boolean, needed: boolean): { dbs: (DbSpec & { rounds: number; file: string })[]; big: DbSpec; bigFile: string } {
+  const big = { label: '128 MiB', inodes: 20_000, bytes: 128 * 2 ** 20 };
+  if (!needed) return { dbs: [], big, bigFile: '' };
+  const conf = readFileSync(join(b.lab.nodeRoot(1), 'etc-corosync', 'corosync.conf'));
+  const specs: (DbSpec & { rounds: number })[] = quick
+    ? [{ label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 1 }]
+    : [
+        { label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 2 },
+        { label: '60k / 100 MB', inodes: 60_000, bytes: 100_000_000, rounds: 1 },
+      ];
+  log('generating databases (cached in ' + CACHE + ')');
+  const dbs = specs.map((s) => ({ ...s, file: cachedDb(CACHE, 'bench', { inodes: s.inodes, bytes: s.bytes, corosyncConf: conf }) }));
+  return { dbs, big, bigFile: cachedDb(CACHE, 'bench', { inodes: big.inodes, bytes: big.bytes, corosyncConf: conf }) };
+}
+
 async function main(): Promise<number> {
   const why = labUnavailable();
   if (why !== undefined) {
@@ -472,6 +531,8 @@ async function main(): Promise<number> {
   }
   const quick = process.argv.includes('--quick');
   if (process.argv.includes('--metrics-cost')) return (await import('./metrics-cost.js')).runMetricsCost(quick);
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+  const want = (part: string): boolean => only === undefined || only === part;
   const cBin = process.env['PMXCFS_C_BIN'] || undefined;
   if (cBin !== undefined && !existsSync(cBin)) {
     process.stderr.write(`bench: PMXCFS_C_BIN=${cBin} does not exist\n`);
@@ -485,40 +546,33 @@ async function main(): Promise<number> {
   await b.lab.up(3, { timeoutMs: 60_000 });
   const results: Record<string, unknown> = { date: new Date().toISOString(), quick, machine: machine(), cBin: cBin ?? null };
   try {
-    // Generated databases (cached), with the lab's corosync.conf.
-    const conf = readFileSync(join(b.lab.nodeRoot(1), 'etc-corosync', 'corosync.conf'));
-    const specs: (DbSpec & { rounds: number })[] = quick
-      ? [{ label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 1 }]
-      : [
-          { label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 2 },
-          { label: '60k / 100 MB', inodes: 60_000, bytes: 100_000_000, rounds: 1 },
-        ];
-    log('generating databases (cached in ' + CACHE + ')');
-    const dbs = specs.map((s) => ({ ...s, file: cachedDb(CACHE, 'bench', { inodes: s.inodes, bytes: s.bytes, corosyncConf: conf }) }));
-    const big = { label: '128 MiB', inodes: 20_000, bytes: 128 * 2 ** 20 };
-    const bigFile = cachedDb(CACHE, 'bench', { inodes: big.inodes, bytes: big.bytes, corosyncConf: conf });
+    const { dbs, big, bigFile } = benchDbs(b, quick, want('sync') || want('load'));
 
     // 4. raw CPG first, on an idle cluster.
     log('raw CPG');
-    const cpg: CpgRow[] = await measureCpg(b.lab, quick ? 0.2 : 1);
+    const cpg: CpgRow[] = want('cpg') ? await measureCpg(b.lab, quick ? 0.2 : 1) : [];
     results['cpg'] = cpg;
 
     // 1. writes
-    const writes = await b.writes(quick ? 1 : 2);
+    const writes = want('writes') ? await b.writes(quick ? 1 : 2) : [];
     results['writes'] = writes;
 
     // 2. full-copy sync
-    const syncs = await b.syncs(dbs);
+    const syncs = want('sync') ? await b.syncs(dbs) : [];
     results['sync'] = syncs;
 
     // 3. DB load: daemons, then in-process breakdown and hashing.
-    const loads = await b.loads(quick ? dbs : [...dbs, { ...big, file: bigFile }], quick ? 1 : 2);
+    const loads = want('load') ? await b.loads(quick ? dbs : [...dbs, { ...big, file: bigFile }], quick ? 1 : 2) : [];
     results['load'] = loads;
-    log('in-process load, index and checksum');
-    const inproc = [...dbs.map((d) => ({ label: d.label, ...dbload(d.file, false) })), { label: big.label, ...dbload(bigFile, true) }];
+    if (want('load')) log('in-process load, index and checksum');
+    const inproc = want('load') ? [...dbs.map((d) => ({ label: d.label, ...dbload(d.file, false) })), { label: big.label, ...dbload(bigFile, true) }] : [];
     results['inproc'] = inproc;
 
-    const text = reportText(b, cBin, quick, results, tableRows({ have: cBin !== undefined, dbs, writes, syncs, loads, inproc, cpg }), cpg, began);
+    // 5. IPC round trips
+    const ipc = want('ipc') ? await b.ipc(quick ? 1 : 3, quick ? 500 : 2000) : [];
+    results['ipc'] = ipc;
+
+    const text = reportText(b, cBin, quick, results, tableRows({ have: cBin !== undefined, dbs, writes, syncs, loads, inproc, cpg, ipc }), cpg, began);
     results['table'] = text;
     process.stdout.write(text + '\n');
     const dir = join(packageRoot(), 'bench');

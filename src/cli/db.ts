@@ -8,6 +8,7 @@ import { Memdb, MemdbOpenError } from '../memdb/memdb.js';
 import type { TreeEntry } from '../memdb/tree.js';
 import { DT_DIR, nameToText } from '../wire/entry.js';
 import { decodeIndex } from '../wire/memdb-index.js';
+import { toJson } from '../util/json.js';
 
 const USAGE = `usage: pmxcfs-ts db dump FILE [--json]
        pmxcfs-ts db index FILE [--hex]
@@ -102,7 +103,7 @@ export async function run(args: string[]): Promise<number> {
   const flag = (name: string): boolean => flags.includes(name);
   switch (sub) {
     case 'dump':
-      return withMemdb(file, (m) => (flag('--json') ? JSON.stringify(treeJson(m), null, 1) + '\n' : dumpText(m)));
+      return withMemdb(file, (m) => (flag('--json') ? toJson(treeJson(m), 1) + '\n' : dumpText(m)));
     case 'index':
       return withMemdb(file, (m) => {
         const idx = m.encodeIndex();

@@ -14,6 +14,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   metrics: { summary: "the daemon's Prometheus metrics (text format)", load: async () => (await import('./metrics.js')).run },
   verify: { summary: 'start a verify round now (lowest node only)', load: async () => (await import('./verify.js')).run },
   demo: { summary: 'the 3-node demo cluster in the lab (demo | demo down)', load: async () => (await import('./demo.js')).run },
+  ipc: { summary: 'one request to the pve2 IPC service (C or TS pmxcfs): ipc help', load: async () => (await import('./ipc.js')).run },
   lab: { summary: 'corosync lab in network namespaces: up N, down, status, sh, run, kill', load: async () => (await import('../lab/cli.js')).run },
 };
 

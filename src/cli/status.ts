@@ -1,5 +1,6 @@
 /** `pmxcfs-ts status [--json] [--watch]`: the daemon's view of the cluster and its database. */
 import { request, takeRunDir } from './control-client.js';
+import { toJson } from '../util/json.js';
 import type { ProgressSnapshot } from '../metrics/progress.js';
 import { progressLine, watch } from './watch.js';
 
@@ -23,6 +24,17 @@ interface Status {
     syncQueue: number;
     waitingWriters: number;
   };
+  /** The status group pve_kvstore_v1 (cluster mode). */
+  kvstore?: null | {
+    mode: string;
+    members: { nodeid: number; pid: number; synced: boolean }[];
+    lastRound: { members: number; accepted: number; entries: number; resent: number } | null;
+    clinfo: number;
+    localKeys: number;
+    nodesWithKeys: number;
+    rrdEntries: number;
+    ips: number;
+  };
   sync?: ProgressSnapshot | null;
 }
 
@@ -44,6 +56,15 @@ function human(s: Status): string {
       `last leader: ${d.lastLeader ? `${d.lastLeader.nodeid}/${d.lastLeader.pid}` : '-'}`,
       `last verify: ${d.lastVerify ? `${d.lastVerify.result} at ${new Date(d.lastVerify.time * 1000).toISOString()}` : '-'}`,
       `queues:      msg ${d.msgQueue}, sync ${d.syncQueue}, waiting writers ${d.waitingWriters}`,
+    );
+  }
+  const k = s.kvstore;
+  if (k) {
+    const r = k.lastRound;
+    lines.push(
+      `kvstore:     ${k.mode}, members ${k.members.map((m) => `${m.nodeid}/${m.pid}${m.synced ? '' : ' (not synced)'}`).join(', ') || '-'}`,
+      `  last sync: ${r ? `${r.members} members, ${r.accepted} logs accepted, ${r.entries} log entries, ${r.resent} keys re-sent` : '-'}`,
+      `  tables:    ${k.localKeys} local keys, ${k.nodesWithKeys} nodes with keys, ${k.rrdEntries} rrd entries, ${k.ips} node IPs, clinfo ${k.clinfo}`,
     );
   }
   if (s.sync?.running) lines.push(progressLine(s.sync));
@@ -71,6 +92,6 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`pmxcfs-ts status: ${r.error}\n`);
     return 1;
   }
-  process.stdout.write(rest.includes('--json') ? JSON.stringify(r.data, null, 1) + '\n' : human(r.data as Status));
+  process.stdout.write(rest.includes('--json') ? toJson(r.data, 1) + '\n' : human(r.data as Status));
   return 0;
 }

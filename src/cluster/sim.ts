@@ -62,6 +62,7 @@ class SimProcess {
     readonly nodeid: number,
     readonly pid: number,
     readonly handlers: TransportHandlers,
+    readonly channel: string,
   ) {}
   get name(): string {
     return `${this.nodeid}/${this.pid}`;
@@ -134,11 +135,12 @@ export class SimNetwork {
 
   // ---- processes ----------------------------------------------------------------
 
-  connect(nodeid: number, pid: number, handlers: TransportHandlers): SimTransport {
-    if (this.procs.some((p) => p.alive && p.nodeid === nodeid && p.pid === pid)) {
-      throw new Error(`process ${nodeid}/${pid} already connected`);
+  /** A CPG connection of process nodeid/pid; a process holds one per `channel` (C: one cpg handle per DFSM group). */
+  connect(nodeid: number, pid: number, handlers: TransportHandlers, channel = 'dcdb'): SimTransport {
+    if (this.procs.some((p) => p.alive && p.nodeid === nodeid && p.pid === pid && p.channel === channel)) {
+      throw new Error(`process ${nodeid}/${pid} already connected (${channel})`);
     }
-    const proc = new SimProcess(nodeid, pid, handlers);
+    const proc = new SimProcess(nodeid, pid, handlers, channel);
     this.procs.push(proc);
     return new SimTransport(this, proc);
   }

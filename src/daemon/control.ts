@@ -11,6 +11,8 @@ import { DT_DIR } from '../wire/entry.js';
 import { nameFromText, nameToText } from '../wire/entry.js';
 import type { Log } from '../util/log.js';
 import type { FsOps } from '../fsops/fsops.js';
+import { toJson } from '../util/json.js';
+import type { U64 } from '../wire/u64.js';
 
 export const CONTROL_SOCKET = 'pmxcfs-ts.sock';
 /** Requests larger than a maximal file write plus framing are refused. */
@@ -40,7 +42,7 @@ export interface ControlHandlers {
   metrics(enabled?: boolean): Promise<string>;
 }
 
-function entryJson(e: { inode: number; type: number; size: number; mtime: number; version: number; writer: number; name: string }) {
+function entryJson(e: { inode: U64; type: number; size: number; mtime: number; version: U64; writer: number; name: string }) {
   return { name: nameToText(e.name), inode: e.inode, type: e.type === DT_DIR ? 'dir' : 'file', size: e.size, mtime: e.mtime, version: e.version, writer: e.writer };
 }
 
@@ -134,7 +136,7 @@ export function startControlServer(socketPath: string, handlers: ControlHandlers
         return;
       }
       dispatch(request).then(
-        (response) => conn.end(JSON.stringify(response) + '\n'),
+        (response) => conn.end(toJson(response) + '\n'),
         (err: unknown) => {
           log.error({ err: (err as Error).message }, 'control request failed');
           conn.end(JSON.stringify({ ok: false, error: (err as Error).message }) + '\n');

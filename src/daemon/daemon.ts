@@ -41,7 +41,11 @@ import { controlSocketPath, startControlServer } from './control.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
 import { acquireLock, CHILD_ENV, daemonize, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
 import type { DaemonService } from './service.js';
-import { daemonStatus, type Identity, membersInfo } from './status.js';
+import { daemonStatus, type Identity } from './status.js';
+import { IpcServer } from '../ipc/server.js';
+import { wwwDataGid } from '../fuse/perms.js';
+import { RrdFiles } from '../status/rrdfile.js';
+import { Status } from '../status/status.js';
 import type { Server as HttpServer } from 'node:http';
 import { startMetricsHttp } from '../metrics/http.js';
 import { metrics } from '../metrics/metrics.js';
@@ -74,6 +78,7 @@ export class Daemon {
   private lockFd: number | null = null;
   private memdb: Memdb | null = null;
   private fsops: FsOps | null = null;
+  private status: Status | null = null;
   private cluster: ClusterParts | null = null;
   private readonly running: DaemonService[] = [];
   private pve: PveMount | null = null;
@@ -139,9 +144,14 @@ export class Daemon {
     const hasConf = this.memdb.getattr(COROSYNC_CONF) !== null;
     if (o.local && hasConf) this.log.info({}, 'forcing local mode (although corosync.conf exists)');
     else if (!hasConf) this.log.debug({}, 'using local mode (corosync.conf does not exist)');
+    // status.c: cfs_status_init — in local mode too (only the kvstore group is cluster-only).
+    const statusLog = domainLog(this.logger, 'status');
+    const id = this.id!;
+    const status = new Status({ nodename: id.nodename, nodeip: id.nodeip, memdb: this.memdb, isQuorate: () => this.cluster?.quorum.quorate ?? true, clock: systemClock, log: statusLog, rrdFiles: new RrdFiles({ log: statusLog }) });
+    this.status = status;
     if (!o.local && hasConf) {
       const log = (domain: string): Log => domainLog(this.logger, domain);
-      this.cluster = clusterServices({ memdb: this.memdb, corosyncConf: o.corosyncConf, verifyPeriodSec: o.verifyPeriod, log });
+      this.cluster = clusterServices({ memdb: this.memdb, corosyncConf: o.corosyncConf, verifyPeriodSec: o.verifyPeriod, log, status });
     }
     this.fsops = new FsOps(this.memdb, this.cluster?.dcdb ?? null);
   }
@@ -171,8 +181,20 @@ export class Daemon {
 
   /** Local access besides FUSE; started after the cluster services, stopped first. */
   private localServices(): DaemonService[] {
-    return [this.controlService(), this.metricsService()];
-    // Issue 13 (libqb IPC server): add its entry here.
+    return [this.controlService(), this.metricsService(), this.ipcService()];
+  }
+
+  /** The pve2 IPC service (src/ipc), answering from the status module (C: server_start). */
+  private ipcService(): DaemonService {
+    let ipc: IpcServer | null = null;
+    const start = (): void => {
+      try {
+        ipc = IpcServer.start({ memdb: this.memdb!, status: this.status!, wwwGid: wwwDataGid(), log: domainLog(this.logger, 'ipcs') });
+      } catch (err) {
+        throw new StartupError(`server_start failed: ${(err as Error).message}`);
+      }
+    };
+    return { name: 'ipc', start, stop: () => ipc?.stop() };
   }
 
   private controlService(): DaemonService {
@@ -186,7 +208,7 @@ export class Daemon {
       return r === 1 ? { started: true } : { started: false, reason: `send failed: ${csErrorName(r)}` };
     };
     const start = async (): Promise<void> => {
-      const handlers = { fs: this.fsops!, status: () => daemonStatus(this.id!, this.memdb!, this.cluster), verify, metrics: metricsText };
+      const handlers = { fs: this.fsops!, status: () => daemonStatus(this.id!, this.memdb!, this.cluster, this.status!), verify, metrics: metricsText };
       try {
         server = await startControlServer(socketPath, handlers, domainLog(this.logger, 'ipcs'));
       } catch (err) {
@@ -211,7 +233,7 @@ export class Daemon {
     const start = async (): Promise<void> => {
       const memdb = this.memdb!;
       const quorum = this.cluster?.quorum ?? null;
-      metrics.node(() => ({ dbFile: this.opts.db, inodes: memdb.index.size, version: memdb.root.version, quorate: quorum === null ? true : quorum.quorate }));
+      metrics.node(() => ({ dbFile: this.opts.db, inodes: memdb.index.size, version: Number(memdb.root.version) /* a float gauge: exact up to 2^53 */, quorate: quorum === null ? true : quorum.quorate }));
       const listen = this.opts.metricsListen;
       if (listen === null) return;
       try {
@@ -232,18 +254,13 @@ export class Daemon {
     if (!this.opts.fuse) return;
     const id = this.id!;
     const quorum = this.cluster?.quorum ?? null;
-    const clusterInfo = membersInfo(id, this.cluster);
     try {
       this.pve = await mountPve({
         mountpoint: this.opts.mount,
         fsops: this.fsops!,
-        memdb: this.memdb!,
         nodename: id.nodename,
         isQuorate: () => (quorum === null ? true : quorum.quorate),
-        clusterInfo,
-        // The membership is looked at lazily; do it before reporting the version.
-        clinfoVersion: () => (clusterInfo(), this.cluster?.cmap.version ?? 0),
-        starttime: id.starttime,
+        status: this.status!,
         log: domainLog(this.logger, 'fuse'),
         // /etc/pve/.debug switches debug logging at run time, as in C (-d sets it at start).
         debug: { get: () => this.logger.level === 'debug', set: (on) => setDebug(this.logger, on) },
@@ -371,7 +388,10 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
 function onStopSignal(daemon: Daemon, log: Log): Promise<number> {
   process.on('SIGPIPE', () => {});
   return new Promise<number>((resolve) => {
+    let signalled = false;
     const onSignal = (): void => {
+      if (signalled) return; // a second signal joins the running stop
+      signalled = true;
       const deadline = setTimeout(() => {
         daemon.forceStop();
         log.info({}, 'exit proxmox configuration filesystem (1)');

@@ -106,13 +106,16 @@ export class QuorumService extends Reconnecting<QuorumClient> {
 /**
  * The cluster name, config version and nodelist from cmap, re-read on every tracked
  * change. The last good configuration stays when corosync goes away (as C keeps its
- * cluster info). `version` is status.c's clinfo version: +1 per configuration read.
+ * cluster info); every read goes to the status module (cfs_status_set_clinfo).
  */
 export class ClusterInfoService extends Reconnecting<CmapClient> {
   config: ClusterConfig | null = null;
-  version = 0;
 
-  constructor(log: Log) {
+  constructor(
+    log: Log,
+    /** status.c: cfs_status_set_clinfo, called with every configuration read. */
+    private readonly onConfig: (config: ClusterConfig) => void = () => {},
+  ) {
     super(log, 'cmap');
   }
 
@@ -124,11 +127,6 @@ export class ClusterInfoService extends Reconnecting<CmapClient> {
 
   protected lost(): void {}
 
-  /** Bump the clinfo version for a membership change (C: every kvstore membership change). */
-  bump(): void {
-    this.version++;
-  }
-
   private read(client: CmapClient): void {
     const r = client.readConfig();
     if (r.config === undefined) {
@@ -137,7 +135,7 @@ export class ClusterInfoService extends Reconnecting<CmapClient> {
     }
     if (r.config.configVersionMissing) this.log.error({}, 'cmap_get totem.config_version failed CS_ERR_NOT_EXIST');
     this.config = r.config;
-    this.version++;
+    this.onConfig(r.config);
     this.log.info({ nodes: r.config.nodes.length }, `update cluster info (cluster name  ${r.config.clusterName}, version = ${r.config.configVersion})`);
   }
 }

@@ -24,6 +24,7 @@ import { DcdbMessageType, encodeFuseMessage, encodeUnlock, type FuseMessage } fr
 import type { EntryFields } from '../wire/entry.js';
 import { decodeIndex, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, type MemdbIndex } from '../wire/memdb-index.js';
 import { decodeUpdate, encodeUpdate } from '../wire/update.js';
+import { type U64, u64Compare } from '../wire/u64.js';
 import { applyNormalMessage } from './apply.js';
 import { SyncProgress } from '../metrics/progress.js';
 
@@ -58,8 +59,8 @@ export function selectLeader(states: readonly StateEntry[]): StateEntry {
  * The inodes the leader must send: every leader entry whose 40 index bytes differ
  * at some member (missing there included; dfsm.md pitfall 8), each once.
  */
-export function createUpdates(leader: MemdbIndex, members: readonly MemdbIndex[]): number[] {
-  const needed = new Set<number>();
+export function createUpdates(leader: MemdbIndex, members: readonly MemdbIndex[]): U64[] {
+  const needed = new Set<U64>();
   for (const m of members) {
     if (m === leader) continue;
     let j = 0;
@@ -72,7 +73,7 @@ export function createUpdates(leader: MemdbIndex, members: readonly MemdbIndex[]
       needed.add(inode);
     }
   }
-  return [...needed].sort((a, b) => a - b);
+  return [...needed].sort(u64Compare);
 }
 
 export interface DcdbOptions {
@@ -144,7 +145,7 @@ export class Dcdb implements DfsmCallbacks {
         this.log.error({ inodes: dataless }, 'file with size but without data cannot be sent - reloaded as empty, leaving');
         return { ok: false };
       }
-      this.progress.start('send', inodes.length, inodes.reduce((n, i) => n + (this.memdb.index.get(i)?.size ?? 0), 0));
+      this.progress.start('send', inodes.length, inodes.reduce<number>((n, i) => n + (this.memdb.index.get(i)?.size ?? 0), 0));
       for (const inode of inodes) {
         const entry = this.memdb.index.get(inode);
         if (entry === undefined) {

@@ -10,7 +10,9 @@
  * themselves, and a truncate to a non-zero length sent as "count 0 at offset N",
  * which gives a file size without data wherever the file was emptied meanwhile
  * (memdb.md pitfall 2; a node holding such a file fails its next sync commit). We
- * send such a truncate as a truncating write of the first N bytes instead.
+ * send such a truncate as a truncating write of the first N bytes instead. Writes and
+ * truncates beyond MEMDB_MAX_FILE_SIZE are refused with EFBIG before sending (the
+ * fuse message's offset is a u32; C cuts a larger one).
  *
  * | here       | C (cfs-plug-memdb.c)                  |
  * |------------|---------------------------------------|
@@ -22,11 +24,16 @@
  * | rename     | cfs_plug_memdb_rename                 |
  * | utimens    | cfs_plug_memdb_utimens (unlock flow)  |
  * | read       | cfs_plug_memdb_read                   |
+ * | statfs     | cfs_plug_memdb_statfs                 |
+ * | close      | (daemon stop: no new changes)         |
+ *
+ * The layer below both local front ends (src/fuse and the control socket); it never
+ * imports either.
  */
 import type { Dcdb } from '../dcdb/dcdb.js';
-import { EBUSY, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../memdb/errno.js';
+import { EBUSY, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR } from '../memdb/errno.js';
 import { MAX_FILE_SIZE, type Memdb } from '../memdb/memdb.js';
-import { pathIsLockdir, splitPath } from '../memdb/path.js';
+import { FUSE_NAME_MAX, pathIsLockdir, splitPath } from '../memdb/path.js';
 import type { TreeEntry } from '../memdb/tree.js';
 import { type Clock, systemClock } from '../util/log.js';
 import { DcdbMessageType } from '../wire/dcdb.js';
@@ -34,6 +41,15 @@ import { DT_DIR } from '../wire/entry.js';
 import { entryCsum } from '../wire/hash.js';
 
 /** Paths inside the filesystem are relative byte strings without leading slashes (pmxcfs.c: find_plug). */
+/**
+ * A name no listing could show (longer than FUSE_NAME_MAX; newer kernels pass such
+ * names to us, older ones fail a listing holding one): refused before sending, so
+ * what a local user creates is always listable. C accepts them.
+ */
+function unlistable(path: string): boolean {
+  return splitPath(path).basename.length > FUSE_NAME_MAX;
+}
+
 export function normalizePath(path: string): string {
   let i = 0;
   while (path[i] === '/') i++;
@@ -102,13 +118,23 @@ export class FsOps {
   async create(path: string): Promise<number> {
     if (this.closed) return -EBUSY;
     const p = normalizePath(path);
+    if (unlistable(p)) return -ENAMETOOLONG;
     if (this.dcdb === null) return this.memdb.create(p, 0, this.now());
     return this.send(DcdbMessageType.CREATE, p, {});
   }
 
-  async write(path: string, data: Buffer, offset: number): Promise<number> {
+  /**
+   * `append` (O_APPEND): the kernel's offset is the size it cached, stale when another
+   * node changed the file; the size in this node's memdb is the latest it knows. C
+   * writes at the kernel's offset and loses more appends racing from several nodes.
+   */
+  async write(path: string, data: Buffer, offset: number, append = false): Promise<number> {
     if (this.closed) return -EBUSY;
     const p = normalizePath(path);
+    if (append) offset = this.memdb.getattr(p)?.size ?? offset;
+    // memdb_pwrite's limit, checked before sending: the wire offset is 32 bits, so a
+    // larger offset would be cut and applied at the wrong place on every node.
+    if (offset + data.length > MAX_FILE_SIZE) return -EFBIG;
     if (this.dcdb === null) return this.memdb.write(p, 0, this.now(), data, offset, false);
     return this.send(DcdbMessageType.WRITE, p, { offset, data });
   }
@@ -137,6 +163,7 @@ export class FsOps {
   async mkdir(path: string): Promise<number> {
     if (this.closed) return -EBUSY;
     const p = normalizePath(path);
+    if (unlistable(p)) return -ENAMETOOLONG;
     if (this.dcdb === null) return this.memdb.mkdir(p, 0, this.now());
     return this.send(DcdbMessageType.MKDIR, p, {});
   }
@@ -153,6 +180,7 @@ export class FsOps {
     if (this.closed) return -EBUSY;
     const f = normalizePath(from);
     const t = normalizePath(to);
+    if (unlistable(t)) return -ENAMETOOLONG;
     const source = this.memdb.getattr(f);
     const target = this.memdb.getattr(t);
     if (source !== null && target === source) return 0; // rename(2) onto the same entry is a no-op
@@ -176,6 +204,7 @@ export class FsOps {
       return this.memdb.mtime(p, 0, mtime);
     }
     if (unlock) this.dcdb.sendUnlock(p, entryCsum(e), true);
-    return this.send(DcdbMessageType.MTIME, p, { offset: mtime });
+    // mtimes are u32 everywhere in the memdb; C passes the time as guint32 (cut modulo 2^32).
+    return this.send(DcdbMessageType.MTIME, p, { offset: mtime >>> 0 });
   }
 }

@@ -21,6 +21,8 @@
  */
 import { EACCES, EIO, ENOENT, EPERM } from '../memdb/errno.js';
 import { STATFS_BSIZE } from '../memdb/memdb.js';
+import { unlistableName } from '../memdb/path.js';
+import type { TreeEntry } from '../memdb/tree.js';
 import type { FsOps } from '../fsops/fsops.js';
 import { DT_DIR } from '../wire/entry.js';
 import { type Log, silentLog, systemClock } from '../util/log.js';
@@ -216,7 +218,7 @@ export class PveFs {
       if (typeof r !== 'number') {
         for (const e of r) {
           if (t.kind === 'root' && isFixedName(e.name)) continue;
-          if (e.name === '.' || e.name === '..') continue;
+          if (this.unlistable(e)) continue;
           names.push(e.name);
           types.push(e.type === DT_DIR ? S_IFDIR : S_IFREG);
         }
@@ -224,6 +226,21 @@ export class PveFs {
     }
     return { names, types };
   }
+
+  /** Names no listing can carry (a '/' makes the kernel fail the whole readdir with EIO): skipped, logged once per entry. */
+  private unlistable(e: TreeEntry): boolean {
+    const why = unlistableName(e.name);
+    if (why === null) return false;
+    const name = Buffer.from(e.name, 'latin1').toString('hex');
+    const key = `${e.inode}/${name}`;
+    if (!this.unlistedLogged.has(key)) {
+      this.unlistedLogged.add(key);
+      this.log.warn({ inode: e.inode, name }, `directory entry not listed: ${why}`);
+    }
+    return true;
+  }
+
+  private readonly unlistedLogged = new Set<string>();
 
   // ---- modifying operations (by path), with the plug rules ------------------------
 
@@ -276,11 +293,11 @@ export class PveFs {
     return this.quorumGuard() || this.o.fsops.utimens(g.path, mtime);
   }
 
-  async write(path: string, data: Buffer, offset: number): Promise<number> {
+  async write(path: string, data: Buffer, offset: number, append = false): Promise<number> {
     const t = resolve(path);
     if (t.kind === 'fixed') return t.name === '.debug' ? writeDebug(this.o.sources, data, offset) : -EIO;
     if (t.kind !== 'memdb') return -EACCES;
-    return this.quorumGuard() || this.o.fsops.write(t.path, data, offset);
+    return this.quorumGuard() || this.o.fsops.write(t.path, data, offset, append);
   }
 
   read(path: string, offset: number, size: number): Buffer | number {

@@ -17,10 +17,14 @@
  * | OPENDIR/READDIR | fuse_lib_opendir / _readdir → cfs_fuse_readdir         |
  * | STATFS          | fuse_lib_statfs → cfs_fuse_statfs                      |
  */
+import { constants } from 'node:fs';
 import { EACCES, ENOSYS } from '../memdb/errno.js';
 import type { PveFs } from './fs.js';
 import { type FuseAddon, FuseOp, type FuseRequest } from './native.js';
 import { S_IFMT, S_IFREG } from './perms.js';
+
+/** open(2) flag, passed by the kernel with each write (fuse_write_in.flags). */
+const { O_APPEND } = constants;
 
 /** libfuse 2 attr_timeout / entry_timeout defaults (seconds). */
 export const ATTR_TIMEOUT = 1.0;
@@ -133,7 +137,7 @@ const read: PathHandler = (fs, addon, req, path) => {
 };
 
 const write: PathHandler = async (fs, addon, req, path) => {
-  const r = await fs.write(path, req.data!, req.off);
+  const r = await fs.write(path, req.data!, req.off, (req.flags & O_APPEND) !== 0);
   if (r < 0) addon.replyErr(req.id, -r);
   else addon.replyWrite(req.id, r);
 };

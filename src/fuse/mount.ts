@@ -9,22 +9,45 @@
  * | mountPve         | fuse_mount + fuse_new(default_permissions,allow_other,...) |
  * | unmount          | fuse_unmount (lazy)                                        |
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { FsOps } from '../fsops/fsops.js';
-import type { Memdb } from '../memdb/memdb.js';
 import { type Log, silentLog } from '../util/log.js';
 import { PveFs } from './fs.js';
 import { fuseAddon } from './native.js';
 import { wwwDataGid } from './perms.js';
-import { type ClusterInfo, type ClusterLogEntry, type KvBlock, type PluginSources, StatusCounters } from './plugins.js';
+import type { PluginSources } from './plugins.js';
+import type { StatusBackend } from '../status/backend.js';
 import { metrics } from '../metrics/metrics.js';
 import { meterFuse } from './metered.js';
 
 /** Mount options given to libfuse3 (libfuse 2's big_writes is the default there). */
 export const MOUNT_OPTIONS = 'default_permissions,allow_other';
 
-/** Detach a dead mount left by a crash (C: MNT_FORCE; then MNT_DETACH if still busy). Errors ignored. */
+/** The filesystem type of the topmost mount at `mountpoint` (/proc/self/mountinfo), or null. */
+function mountType(mountpoint: string): string | null {
+  let type: string | null = null;
+  try {
+    for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const f = l.split(' ');
+      const sep = f.indexOf('-');
+      if (f[4] === mountpoint && sep > 0) type = f[sep + 1] ?? null;
+    }
+  } catch {
+    return null;
+  }
+  return type;
+}
+
+/**
+ * Detach a dead FUSE mount left by a crash (C: MNT_FORCE; then MNT_DETACH if still
+ * busy). Errors ignored. Unlike C, only a FUSE mount is removed: C's blind force-unmount
+ * also peels off whatever else is mounted there (a bind mount the admin or a container
+ * set up), and the daemon then mounts on the directory underneath.
+ */
 export function clearStaleMount(mountpoint: string): void {
+  const type = mountType(mountpoint);
+  if (type === null || !type.startsWith('fuse')) return;
   const a = fuseAddon();
   if (a.umount2(mountpoint, a.MNT_FORCE) !== 0) a.umount2(mountpoint, a.MNT_DETACH);
 }
@@ -47,29 +70,20 @@ async function mountDevice(mountpoint: string): Promise<string | null> {
 export interface MountOptions {
   readonly mountpoint: string;
   readonly fsops: FsOps;
-  /** Read by the plugin files (.version, .vmlist) and the change counters. */
-  readonly memdb: Memdb;
   readonly nodename: string;
   /** cfs_is_quorate; local mode: () => true. */
   readonly isQuorate: () => boolean;
-  /** status start time (seconds), shown in .version and the first cluster log entry. */
-  readonly starttime: number;
+  /** The status module (src/status): `.version`, `.members`, `.vmlist`, `.rrd`, `.clusterlog`. */
+  readonly status: StatusBackend;
   readonly log?: Log;
   /** .debug: read and switch the daemon's debug logging. */
   readonly debug?: { get(): boolean; set(on: boolean): void };
-  /** Hooks for the status module (Wave 2); absent = what a C node without status data shows. */
-  readonly clinfoVersion?: () => number;
-  readonly clusterInfo?: () => ClusterInfo | null;
-  readonly kvstore?: () => readonly KvBlock[];
-  readonly rrdDump?: () => string;
-  readonly clusterLog?: () => readonly ClusterLogEntry[];
   /** The session loop ended without unmount() (someone ran `umount`): C's main then shuts down. */
   readonly onLoopExit?: () => void;
 }
 
 export interface PveMount {
   readonly fs: PveFs;
-  readonly counters: StatusCounters;
   unmount(): Promise<void>;
 }
 
@@ -79,22 +93,13 @@ export async function mountPve(o: MountOptions): Promise<PveMount> {
   clearStaleMount(o.mountpoint);
   await mkdir(o.mountpoint, { recursive: true, mode: 0o750 }).catch(() => undefined);
   let debugFlag = false;
-  const counters = new StatusCounters(o.memdb);
   const sources: PluginSources = {
-    nodename: o.nodename,
-    starttime: o.starttime,
-    memdb: o.memdb,
-    counters,
+    status: o.status,
     getDebug: () => o.debug?.get() ?? debugFlag,
     setDebug: (on) => {
       if (o.debug !== undefined) o.debug.set(on);
       else debugFlag = on;
     },
-    ...(o.clinfoVersion && { clinfoVersion: o.clinfoVersion }),
-    ...(o.clusterInfo && { clusterInfo: o.clusterInfo }),
-    ...(o.kvstore && { kvstore: o.kvstore }),
-    ...(o.rrdDump && { rrdDump: o.rrdDump }),
-    ...(o.clusterLog && { clusterLog: o.clusterLog }),
   };
   const fs = new PveFs({ fsops: o.fsops, sources, nodename: o.nodename, isQuorate: o.isQuorate, wwwGid: wwwDataGid(), log, ...(o.onLoopExit && { onLoopExit: o.onLoopExit }) });
   const handle = addon.mount(o.mountpoint, MOUNT_OPTIONS, (req) => fs.handle(addon, req));
@@ -121,7 +126,6 @@ export async function mountPve(o: MountOptions): Promise<PveMount> {
   };
   return {
     fs,
-    counters,
     unmount: () => (unmounted ??= unmount()),
   };
 }

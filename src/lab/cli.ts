@@ -4,7 +4,7 @@
 
 import { DEFAULT_PREFIX, Lab, LabError } from './lab.js';
 
-const USAGE = `usage: pmxcfs-ts lab [--prefix P] [--token MS] <command>
+const USAGE = `usage: pmxcfs-ts lab [--prefix P] [--token MS] <command> (options also right after the command)
 
   up N [--no-wait] [--no-corosync]   create N nodes (n1..nN) and start corosync in each
   down                               tear everything down (idempotent)
@@ -113,9 +113,12 @@ export async function run(args: string[]): Promise<number> {
   const rest: string[] = [];
   for (let k = 0; k < args.length; k++) {
     const a = args[k]!;
-    if (rest.length === 0 && (a === '--prefix' || a === '-p')) prefix = args[++k];
-    else if (rest.length === 0 && a.startsWith('--prefix=')) prefix = a.slice(9);
-    else if (rest.length === 0 && a === '--token') token = Number(args[++k]);
+    // Options go before the command or right after it (`lab down --prefix x`), never
+    // among the parameters (those of `sh`/`run` are a command line of their own).
+    const optionPlace = rest.length <= 1;
+    if (optionPlace && (a === '--prefix' || a === '-p')) prefix = args[++k];
+    else if (optionPlace && a.startsWith('--prefix=')) prefix = a.slice(9);
+    else if (optionPlace && a === '--token') token = Number(args[++k]);
     else if (rest.length === 0 && (a === '-h' || a === '--help' || a === 'help')) {
       process.stdout.write(USAGE);
       return 0;

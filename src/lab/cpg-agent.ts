@@ -13,6 +13,8 @@
  *   {"cmd":"dump"}                           {"ev":"dump","delivered":["nodeid/pid:seq",...]}
  *   {"cmd":"rtt","size":B,"count":N}         send→own delivery latencies (µs)
  *   {"cmd":"throughput","size":B,"count":N}  one-sender rate until all own delivered
+ *   {"cmd":"rogue","count":N,"late":L}      (with --rogue SEED) N hostile DFSM messages
+ *                                            from src/sim/hostile.ts (L: future versions too)
  *   {"cmd":"exit"}
  */
 
@@ -22,11 +24,15 @@ import { CpgTransport } from '../cluster/cpg.js';
 import { CorosyncError } from '../cluster/native.js';
 import { QuorumClient } from '../cluster/quorum.js';
 import { CsError, type MemberId } from '../cluster/transport.js';
+import { HostileMessages } from '../sim/hostile.js';
 
 const args = process.argv.slice(2);
-const group = args.find((a) => !a.startsWith('--')) ?? 'pmxcfs_lab_test';
+const group = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--rogue') ?? 'pmxcfs_lab_test';
 const withQuorum = args.includes('--quorum');
 const withCmap = args.includes('--cmap');
+const rogueAt = args.indexOf('--rogue');
+/** --rogue SEED: a rogue member (issue 16) that answers sync rounds and sends hostile messages. */
+const hostile = rogueAt >= 0 ? new HostileMessages(Number(args[rogueAt + 1] ?? 1)) : null;
 
 let transport: CpgTransport | undefined;
 let quorum: QuorumClient | undefined;
@@ -47,6 +53,10 @@ function connect(): void {
   try {
     const t = CpgTransport.open({
       deliver(from: MemberId, message: Buffer) {
+        if (hostile !== null) {
+          if (from.nodeid !== t.local.nodeid || from.pid !== t.local.pid) hostile.observe(message);
+          return;
+        }
         const tag = tagOf(message);
         delivered.push(tag);
         if (from.nodeid === t.local.nodeid && from.pid === t.local.pid && ownWaiter !== undefined) ownWaiter(tag);
@@ -173,8 +183,22 @@ async function send(count: number, size: number): Promise<void> {
   emit({ ev: 'sent', count, pending: transport?.pending ?? 0 });
 }
 
+/** Hostile messages, each preceded by the answer to a pending sync round; paced like send(). */
+async function rogue(count: number, late: boolean): Promise<void> {
+  if (hostile === null) throw new Error('rogue needs --rogue SEED');
+  let sent = 0;
+  for (let k = 0; k < count; k++) {
+    const answer = hostile.answerSync();
+    if (answer !== null) transport?.send([answer]);
+    if (transport?.send([hostile.next(late && k >= count * 0.9, true)]) === CsError.OK) sent++;
+    if (k % 20 === 19) await new Promise((r) => setTimeout(r, 5));
+  }
+  if (late) for (let k = 0; k < 3; k++) if (transport?.send([hostile.futureVersion()]) === CsError.OK) sent++;
+  emit({ ev: 'rogue-sent', count, sent });
+}
+
 async function command(line: string): Promise<void> {
-  const c = JSON.parse(line) as { cmd: string; count?: number; size?: number };
+  const c = JSON.parse(line) as { cmd: string; count?: number; size?: number; late?: boolean };
   switch (c.cmd) {
     case 'send':
       return send(c.count ?? 1, c.size ?? 100);
@@ -189,6 +213,8 @@ async function command(line: string): Promise<void> {
       return rtt(c.size ?? 100, c.count ?? 1000);
     case 'throughput':
       return throughput(c.size ?? 100, c.count ?? 10000);
+    case 'rogue':
+      return rogue(c.count ?? 1000, c.late === true);
     case 'exit':
       transport?.close();
       quorum?.close();

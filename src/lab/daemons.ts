@@ -2,9 +2,17 @@
  * Driving pmxcfs-ts daemons in lab nodes: start them, read their status, run fs
  * batches and checksums, wait for sync. Used by the lab tests and `pmxcfs-ts demo`.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../cluster/native.js';
-import type { Lab } from './lab.js';
+import { type Lab, labUnavailable } from './lab.js';
+
+/** Why lab tests with FUSE cannot run here (no lab, addon not built, no /dev/fuse), or undefined. */
+export function fuseLabUnavailable(): string | undefined {
+  const build = join(packageRoot(), 'build', 'Release');
+  const addon = existsSync(join(build, 'fuse.node')) ? undefined : `FUSE addon not built (${build}/fuse.node); run npm install`;
+  return labUnavailable() ?? addon ?? (existsSync('/dev/fuse') ? undefined : '/dev/fuse missing');
+}
 
 export interface DaemonStatus {
   nodename: string;

@@ -14,6 +14,7 @@
  *                          hosts                          → /etc/hosts
  *                          etc-pve/                       → /etc/pve
  *                          var-lib-pve-cluster/           → /var/lib/pve-cluster
+ *                          var-lib-rrdcached/ (db/)       → /var/lib/rrdcached (RRD files)
  *                          log/NAME.log                   output of `spawn(I, NAME)`
  *                          proc/NAME.json                 pid of `spawn(I, NAME)`
  *                        plus fresh tmpfs on /run and /dev/shm inside the node
@@ -30,6 +31,8 @@ import { delimiter, join } from 'node:path';
 
 export const LAB_STATE_ROOT = '/run/pmxcfs-lab';
 export const DEFAULT_PREFIX = 'pmxlab';
+/** Bind layers on each node's /etc/pve: C daemon starts a lab survives (one layer each). */
+const PVE_BIND_LAYERS = 64;
 
 export interface LabOptions {
   /** Namespace/cluster name prefix: [a-z][a-z0-9]{0,11}. */
@@ -224,7 +227,7 @@ export class Lab {
     const subnet = subnetFor(this.prefix);
     const holders: Record<string, { pid: number; start: string }> = {};
     const createdMountPoints: string[] = [];
-    for (const p of ['/etc/pve', '/var/lib/pve-cluster', '/var/lib/corosync', '/etc/corosync']) {
+    for (const p of ['/etc/pve', '/var/lib/pve-cluster', '/var/lib/corosync', '/etc/corosync', '/var/lib/rrdcached']) {
       if (!existsSync(p)) {
         mkdirSync(p, { recursive: true });
         createdMountPoints.push(p);
@@ -530,7 +533,7 @@ export class Lab {
 
   private writeNodeFiles(i: number, n: number, subnet: string): void {
     const root = this.nodeRoot(i);
-    for (const d of ['etc-corosync', 'var-lib-corosync', 'etc-pve', 'var-lib-pve-cluster', 'log', 'proc']) {
+    for (const d of ['etc-corosync', 'var-lib-corosync', 'etc-pve', 'var-lib-pve-cluster', 'var-lib-rrdcached/db', 'log', 'proc']) {
       mkdirSync(join(root, d), { recursive: true });
     }
     writeFileSync(join(root, 'etc-corosync', 'corosync.conf'), corosyncConf(this.prefix, n, subnet, this.token));
@@ -547,8 +550,12 @@ export class Lab {
       `mount --bind ${root}/etc-corosync /etc/corosync`,
       `mount --bind ${root}/var-lib-corosync /var/lib/corosync`,
       `mount --bind ${root}/hosts /etc/hosts`,
-      `mount --bind ${root}/etc-pve /etc/pve`,
+      // C's main force-unmounts whatever is on /etc/pve at every start, one layer each
+      // time: stacked binds keep it from ever reaching the host's /etc/pve (a write
+      // there leaks into every later lab, and C refuses a non-empty mount point).
+      `for k in $(seq ${PVE_BIND_LAYERS}); do mount --bind ${root}/etc-pve /etc/pve; done`,
       `mount --bind ${root}/var-lib-pve-cluster /var/lib/pve-cluster`,
+      `mount --bind ${root}/var-lib-rrdcached /var/lib/rrdcached`,
       'mount -t tmpfs -o mode=0755 tmpfs /run',
       'mkdir -p /run/pve-cluster /run/corosync',
       'mount -t tmpfs -o mode=1777 tmpfs /dev/shm',

@@ -5,7 +5,9 @@
  * the operations guarantee in a database C wrote (so corruption shows early).
  */
 import { bytesToName, DT_DIR, DT_REG, nameToText } from '../wire/entry.js';
+import type { U64 } from '../wire/u64.js';
 import { Database, type Row, VERSION_FILENAME } from './database.js';
+import { NAME_MAX, unlistableName } from './path.js';
 
 const EXPECTED_COLUMNS = ['inode', 'parent', 'version', 'writer', 'mtime', 'type', 'name', 'data'];
 
@@ -36,9 +38,9 @@ function label(r: Row): string {
 }
 
 export function checkRows(rows: readonly Row[], problems: string[] = []): string[] {
-  const byInode = new Map<number, Row>(rows.map((r) => [r.inode, r]));
+  const byInode = new Map<U64, Row>(rows.map((r) => [r.inode, r]));
   const root = byInode.get(0);
-  let rootVersion = 0;
+  let rootVersion: U64 = 0;
   if (root === undefined) {
     problems.push('__version__: no row with inode 0 (C would start with version 1 and may reuse inodes)');
   } else {
@@ -49,12 +51,17 @@ export function checkRows(rows: readonly Row[], problems: string[] = []): string
     if (root.data !== null && root.data.length > 0) problems.push('__version__: carries data');
     if (root.parent !== 0) problems.push(`__version__: parent ${root.parent}, expected 0`);
   }
-  const seen = new Map<string, number>();
+  const seen = new Map<string, U64>();
   for (const r of rows) {
     if (r.inode === 0) continue;
     const l = label(r);
-    if (r.name === null || r.name.length === 0) problems.push(`${l}: empty name`);
-    else if (r.name.includes(0x2f)) problems.push(`${l}: name contains '/'`);
+    if (r.name === null) problems.push(`${l}: empty name`);
+    else {
+      // Kept and replicated as C does, but no directory listing can show it.
+      const why = r.name.includes(0) ? 'name contains NUL (C cuts it there)' : unlistableName(bytesToName(r.name));
+      if (why !== null) problems.push(`${l}: ${why}, not listed by readdir`);
+      else if (r.name.length > NAME_MAX) problems.push(`${l}: name of ${r.name.length} bytes is longer than NAME_MAX (${NAME_MAX}); listed, but many programs fail on it`);
+    }
     if (r.type !== DT_DIR && r.type !== DT_REG) problems.push(`${l}: unknown type ${r.type}`);
     if (r.type === DT_DIR && r.data !== null && r.data.length > 0) problems.push(`${l}: directory contains ${r.data.length} bytes of data`);
     if (r.parent !== 0) {
@@ -75,7 +82,7 @@ export function checkRows(rows: readonly Row[], problems: string[] = []): string
   // Reachability: every entry must lead to the root without a cycle.
   for (const r of rows) {
     if (r.inode === 0) continue;
-    const visited = new Set<number>();
+    const visited = new Set<U64>();
     let cur: Row | undefined = r;
     while (cur !== undefined && cur.parent !== 0) {
       if (visited.has(cur.inode)) {

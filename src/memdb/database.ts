@@ -8,8 +8,9 @@
  * | Database.writeChange | bdb_backend_write (one transaction)         |
  * | Database.transaction | BEGIN / COMMIT / ROLLBACK around a commit   |
  */
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
+import { type U64, u64, u64ToSql } from '../wire/u64.js';
 import { metrics } from '../metrics/metrics.js';
 
 export const VERSION_FILENAME = '__version__';
@@ -24,10 +25,26 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS tree (
   name TEXT NOT NULL,
   data BLOB);`;
 
+/**
+ * A u64 column as a JS number while it is in 0..2^53 − 1 and as decimal text outside
+ * (C binds guint64 as int64, so values from 2^63 are negative INTEGERs): exact for every
+ * value, and no bigint is created for ordinary rows (statement-wide safeIntegers cost
+ * ~5% of the load).
+ */
+function wide(column: string): string {
+  return `CASE WHEN ${column} BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} THEN ${column} ELSE CAST(${column} AS TEXT) END AS ${column}`;
+}
+
+function fromSql(v: unknown): U64 {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return u64(BigInt(v));
+  throw new DatabaseError(`expected an integer, got ${typeof v} ${String(v)}`);
+}
+
 interface RowFields {
-  readonly inode: number;
-  readonly parent: number;
-  readonly version: number;
+  readonly inode: U64;
+  readonly parent: U64;
+  readonly version: U64;
   readonly writer: number;
   readonly mtime: number;
   readonly type: number;
@@ -46,7 +63,7 @@ export interface RowWrite extends RowFields {
 }
 
 export interface RootValues {
-  readonly version: number;
+  readonly version: U64;
   readonly writer: number;
   readonly mtime: number;
 }
@@ -66,6 +83,7 @@ export class Database {
   private constructor(file: string, readonly: boolean) {
     this.file = file;
     this.readonly = readonly;
+    const existing = existsSync(file) && statSync(file).size > 0;
     this.created = !readonly && !existsSync(file);
     try {
       this.db = new BetterSqlite3(file, { readonly, fileMustExist: readonly, timeout: 10_000 });
@@ -73,15 +91,14 @@ export class Database {
       throw new DatabaseError(`cannot open database ${file}: ${(err as Error).message}`);
     }
     try {
-      if (!readonly) {
-        chmodSync(file, 0o600);
-        this.db.pragma('journal_mode = WAL');
-        this.db.pragma('synchronous = NORMAL');
-        this.db.exec(SCHEMA);
-      }
+      // An existing file is only read until the caller has loaded it (activate()): a
+      // database we refuse stays byte-identical. A file without `tree` is refused, not
+      // given a new table (C creates it and starts with an empty tree, outside the cluster).
+      if (existing && !this.hasTree()) throw new DatabaseError('it has no table tree');
+      if (!readonly && !existing) this.activate();
       // Names are read as raw bytes so that any byte sequence round-trips.
       this.loadAll = this.db.prepare(
-        'SELECT inode, parent, version, writer, mtime, type, CAST(name AS BLOB) AS name, data FROM tree;',
+        `SELECT ${wide('inode')}, ${wide('parent')}, ${wide('version')}, writer, mtime, type, CAST(name AS BLOB) AS name, data FROM tree;`,
       );
       this.replace = readonly
         ? null
@@ -95,6 +112,31 @@ export class Database {
     }
   }
 
+  private active = false;
+
+  private hasTree(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tree';").get() !== undefined;
+  }
+
+  /**
+   * bdb_create's changes to the file: mode 0600, WAL, the schema. Called for a new
+   * file at once and for an existing one only after it loaded without error.
+   */
+  activate(): void {
+    if (this.readonly) throw new DatabaseError(`${this.file} is open read-only`);
+    if (this.active) return;
+    this.active = true;
+    try {
+      chmodSync(this.file, 0o600);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      // e.g. a read-only file or file system (C: "chmod failed", memdb_open fails)
+      throw new DatabaseError(`cannot open ${this.file} for writing: ${(err as Error).message}`);
+    }
+  }
+
   static open(file: string, options: { readonly?: boolean } = {}): Database {
     return new Database(file, options.readonly === true);
   }
@@ -102,9 +144,9 @@ export class Database {
   *rows(): Generator<Row> {
     for (const r of this.loadAll.iterate() as Iterable<Record<string, unknown>>) {
       yield {
-        inode: Number(r['inode']),
-        parent: Number(r['parent']),
-        version: Number(r['version']),
+        inode: fromSql(r['inode']),
+        parent: fromSql(r['parent']),
+        version: fromSql(r['version']),
         writer: Number(r['writer']),
         mtime: Number(r['mtime']),
         type: Number(r['type']),
@@ -126,12 +168,12 @@ export class Database {
 
   writeRow(row: RowWrite): void {
     const { replace } = this.writable();
-    const info = replace.run(row.inode, row.parent, row.version, row.writer, row.mtime, row.type, Buffer.from(row.name, 'latin1'), row.data);
+    const info = replace.run(u64ToSql(row.inode), u64ToSql(row.parent), u64ToSql(row.version), row.writer, row.mtime, row.type, Buffer.from(row.name, 'latin1'), row.data);
     if (info.changes !== 1) throw new DatabaseError(`writing inode ${row.inode} changed ${info.changes} rows`);
   }
 
-  deleteRow(inode: number): void {
-    this.writable().remove.run(inode);
+  deleteRow(inode: U64): void {
+    this.writable().remove.run(u64ToSql(inode));
   }
 
   /** The `__version__` row as bdb_backend_write stores it: type 8, data NULL. */
@@ -143,7 +185,7 @@ export class Database {
    * bdb_backend_write: one transaction with an optional deleted row, an optional
    * entry row and always the `__version__` row.
    */
-  writeChange(change: { deleteInode?: number; entry?: RowWrite; root: RootValues }): void {
+  writeChange(change: { deleteInode?: U64; entry?: RowWrite; root: RootValues }): void {
     this.transaction(() => {
       if (change.deleteInode !== undefined && change.deleteInode !== 0) this.deleteRow(change.deleteInode);
       if (change.entry !== undefined) this.writeRow(change.entry);

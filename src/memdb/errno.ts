@@ -13,6 +13,7 @@ export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
   EIO: 5,
+  ENOMEM: 12,
   EACCES: 13,
   EBUSY: 16,
   EEXIST: 17,
@@ -34,10 +35,13 @@ for (const [name, value] of Object.entries(ERRNO)) {
   if (constants.errno[name as ErrnoName] !== value) throw new Error(`errno table: ${name} is ${constants.errno[name as ErrnoName]} here, not ${value}`);
 }
 
-export const { EPERM, ENOENT, EIO, EBUSY, EEXIST, ENOTDIR, EISDIR, EINVAL, EFBIG, EACCES, ENOTEMPTY, ENAMETOOLONG, ENOSPC, ENOTCONN, ENOSYS } = ERRNO;
+export const { EPERM, ENOENT, EIO, ENOMEM, EBUSY, EEXIST, ENOTDIR, EISDIR, EINVAL, EFBIG, EACCES, ENOTEMPTY, ENAMETOOLONG, ENOSPC, ENOTCONN, ENOSYS } = ERRNO;
 
 const E = constants.errno;
-const names = new Map<number, string>(Object.entries(E).map(([name, value]) => [value, name]));
+/** Linux's value; Node's constants type lacks it (IPC: unknown operation). */
+export const ECHRNG = 44;
+
+const names = new Map<number, string>([...Object.entries(E).map(([name, value]): [number, string] => [value, name]), [ECHRNG, 'ECHRNG']]);
 
 /** "ENOENT" for −2 (or 2); "OK" for results >= 0. */
 export function errnoName(result: number): string {

@@ -9,12 +9,13 @@
  * | indexMatchesTree  | the consistency memdb_tree_entry_new/insert keep between root and index |
  */
 import { DT_DIR } from '../wire/entry.js';
+import type { U64 } from '../wire/u64.js';
 import type { Memdb } from './memdb.js';
 import type { TreeEntry } from './tree.js';
 
 /** null when the invariant holds, else what is wrong (for the failure message). */
 export function indexMatchesTree(memdb: Memdb): string | null {
-  const seen = new Set<number>();
+  const seen = new Set<U64>();
   const stack: TreeEntry[] = [memdb.root];
   while (stack.length > 0) {
     const e = stack.pop()!;

@@ -4,13 +4,14 @@
  * parent directory in inode order (after renames).
  */
 import { bytesToName, DT_DIR, DT_REG } from '../wire/entry.js';
+import type { U64 } from '../wire/u64.js';
 import type { Row } from './database.js';
 import { VERSION_FILENAME } from './database.js';
 import { makeEntry, makeRoot, type TreeEntry } from './tree.js';
 
 export interface LoadedTree {
   readonly root: TreeEntry;
-  readonly index: Map<number, TreeEntry>;
+  readonly index: Map<U64, TreeEntry>;
 }
 
 export class LoadError extends Error {}
@@ -19,10 +20,10 @@ const PLACEHOLDER = 0;
 
 export function loadTree(rows: Iterable<Row>): LoadedTree {
   const rootChildren = new Map<string, TreeEntry>();
-  let rootValues = { version: 0, writer: 0, mtime: 0 };
+  let rootValues: { version: U64; writer: number; mtime: number } = { version: 0, writer: 0, mtime: 0 };
   // Placeholders are directory stand-ins of type 0 (C allocates them the same way).
-  const index = new Map<number, TreeEntry>();
-  const placeholder = (inode: number): TreeEntry =>
+  const index = new Map<U64, TreeEntry>();
+  const placeholder = (inode: U64): TreeEntry =>
     ({ ...makeEntry({ inode, parent: 0, version: 0, writer: 0, mtime: 0, size: 0, type: DT_DIR, name: '', data: null }), type: PLACEHOLDER });
   const rootStandIn = makeRoot(0, 0, 0, rootChildren);
   index.set(0, rootStandIn);

@@ -27,6 +27,7 @@
  * | onChange / onReload  | status.c: record_memdb_change / _reload     |
  */
 import { DT_DIR, DT_REG, type EntryFields } from '../wire/entry.js';
+import { type U64, u64Compare, u64Inc } from '../wire/u64.js';
 import { databaseChecksum, entryCsum } from '../wire/hash.js';
 import { encodeIndex, indexEquals, type MemdbIndex } from '../wire/memdb-index.js';
 import { type Clock, type Log, silentLog, systemClock } from '../util/log.js';
@@ -73,7 +74,7 @@ export class MemdbOpenError extends Error {}
 
 export class Memdb {
   root: TreeEntry;
-  index: Map<number, TreeEntry>;
+  index: Map<U64, TreeEntry>;
   /** Sticky: once set every change returns −EIO until the daemon restarts (memdb.md §11). */
   errors = false;
   locks = new Map<string, LockInfo>();
@@ -86,7 +87,7 @@ export class Memdb {
   private readonly now: Clock;
   private readonly log: Log;
 
-  private constructor(db: Database, root: TreeEntry, index: Map<number, TreeEntry>, options: MemdbOptions) {
+  private constructor(db: Database, root: TreeEntry, index: Map<U64, TreeEntry>, options: MemdbOptions) {
     this.db = db;
     this.root = root;
     this.index = index;
@@ -96,12 +97,12 @@ export class Memdb {
 
   /** memdb_open: open or create the database read-write and load it. */
   static open(file: string, options: MemdbOptions = {}): Memdb {
-    return Memdb.openWith(Database.open(file), options, true);
+    return Memdb.openWith(openDatabase(file, false), options, true);
   }
 
   /** Load a database for inspection; the file is opened read-only and never changed. */
   static openReadonly(file: string, options: MemdbOptions = {}): Memdb {
-    return Memdb.openWith(Database.open(file, { readonly: true }), options, false);
+    return Memdb.openWith(openDatabase(file, true), options, false);
   }
 
   private static openWith(db: Database, options: MemdbOptions, initialize: boolean): Memdb {
@@ -109,6 +110,9 @@ export class Memdb {
     try {
       const { root, index } = loadTree(db.rows());
       memdb = new Memdb(db, root, index, options);
+      if (!memdb.recreateVmlist()) throw new LoadError('detected duplicate VMID or invalid VM directory');
+      // Only a database that loaded is changed (WAL, schema, version 1): a refused file stays byte-identical.
+      if (initialize) db.activate();
       if (initialize && root.version === 0) {
         // A new file: C gives it version 1, writer 0, mtime now.
         const fresh = { version: 1, writer: 0, mtime: memdb.now() };
@@ -120,10 +124,6 @@ export class Memdb {
       db.close();
       if (err instanceof LoadError || err instanceof DatabaseError) throw new MemdbOpenError(`unable to load database ${db.file}: ${err.message}`);
       throw err;
-    }
-    if (!memdb.recreateVmlist()) {
-      db.close();
-      throw new MemdbOpenError(`unable to load database ${db.file}: detected duplicate VMID or invalid VM directory`);
     }
     memdb.updateLocks();
     return memdb;
@@ -165,7 +165,7 @@ export class Memdb {
   // ---- persistence helpers --------------------------------------------------
 
   /** Write a change to SQLite; on failure set the errors flag (memdb.md §11). */
-  private persist(change: { deleteInode?: number; entry?: RowWrite; root: { version: number; writer: number; mtime: number } }): boolean {
+  private persist(change: { deleteInode?: U64; entry?: RowWrite; root: { version: U64; writer: number; mtime: number } }): boolean {
     try {
       this.db.writeChange(change);
       return true;
@@ -180,7 +180,7 @@ export class Memdb {
     this.log.error({ err: (err as Error).message }, 'database write failed - memdb is now read-only until restart');
   }
 
-  private setRoot(version: number, writer: number, mtime: number): void {
+  private setRoot(version: U64, writer: number, mtime: number): void {
     this.root = makeRoot(version, writer, mtime, this.root.children!);
     this.index.set(0, this.root);
   }
@@ -226,7 +226,7 @@ export class Memdb {
       return -ENOENT;
     }
 
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     let size = offset + count;
     let content: Buffer | null = null;
     if (old !== null && old.data !== null) {
@@ -263,7 +263,7 @@ export class Memdb {
     if (typeof parent === 'number') return parent;
     if (isForbiddenName(basename)) return -EACCES;
     if (parent.children!.has(basename)) return -EEXIST;
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     const entry = makeEntry({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null });
     if (!this.persist({ entry: { ...entry, data: null }, root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
@@ -284,7 +284,7 @@ export class Memdb {
       if (entry.children!.size > 0) return -ENOTEMPTY;
       this.locks.delete(path);
     }
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     if (!this.persist({ deleteInode: entry.inode, root: { version, writer, mtime } })) return -EIO;
     this.unlinkFromMemory(parent, entry);
     this.setRoot(version, writer, mtime);
@@ -309,7 +309,7 @@ export class Memdb {
 
     let target: TreeEntry;
     let name: string;
-    let deleteInode = 0;
+    let deleteInode: U64 = 0;
     const existing = this.lookup(to);
     if (existing.entry !== null) {
       const victim = existing.entry;
@@ -336,7 +336,7 @@ export class Memdb {
     // (pitfall 5); refuse it. Only reachable with an empty directory.
     if (target === source) return this.dropVictimRow(deleteInode, -EINVAL);
 
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     const moved = makeEntry(
       { inode: source.inode, parent: target.inode, version, writer, mtime, size: source.size, type: source.type, name, data: source.data },
       source.children,
@@ -361,7 +361,7 @@ export class Memdb {
    * then loads a duplicate name and fails for good, and a restart resurrects the entry.
    * Peers cannot see the difference (no version change, memory as in C).
    */
-  private dropVictimRow(inode: number, result: number): number {
+  private dropVictimRow(inode: U64, result: number): number {
     if (inode === 0) return result;
     try {
       this.db.deleteRow(inode);
@@ -382,7 +382,7 @@ export class Memdb {
     const isLock = dirname === 'priv/lock' && old.type === DT_DIR;
     // utime(lock, 0) means "unlock"; a lock's mtime moves only forward, by its writer.
     if (isLock && (mtime < old.mtime || old.writer !== writer)) return -EACCES;
-    const version = this.root.version + 1;
+    const version = u64Inc(this.root.version);
     const entry = makeEntry({ ...old, version, writer, mtime }, old.children);
     if (!this.persist({ entry: touchedRow(entry), root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
@@ -504,8 +504,8 @@ export class Memdb {
    * would: the row has no data, so the file becomes empty (size 0). Memory only; the
    * database row is already empty. Returns the inodes changed.
    */
-  reloadDatalessFiles(inodes: Iterable<number>): number[] {
-    const changed: number[] = [];
+  reloadDatalessFiles(inodes: Iterable<U64>): U64[] {
+    const changed: U64[] = [];
     for (const inode of inodes) {
       const e = this.index.get(inode);
       if (e === undefined || e.type !== DT_REG || e.size === 0 || e.data !== null) continue;
@@ -519,9 +519,9 @@ export class Memdb {
 
   // ---- index, checksum, sync ------------------------------------------------
 
-  /** All entries sorted by inode (unsigned compare; inodes are non-negative numbers). */
+  /** All entries sorted by inode (unsigned compare). */
   sortedEntries(): TreeEntry[] {
-    return [...this.index.values()].sort((a, b) => a.inode - b.inode);
+    return [...this.index.values()].sort(byInode);
   }
 
   encodeIndex(): Buffer {
@@ -539,7 +539,7 @@ export class Memdb {
    * errors flag is set and memory is untouched.
    */
   commitUpdate(master: MemdbIndex, local: MemdbIndex, updates: readonly EntryFields[]): boolean {
-    let loaded: { root: TreeEntry; index: Map<number, TreeEntry> };
+    let loaded: { root: TreeEntry; index: Map<U64, TreeEntry> };
     try {
       loaded = this.db.transaction(() => {
         const keep = new Set(master.entries.map((e) => e.inode));
@@ -558,7 +558,7 @@ export class Memdb {
         }
         const tree = loadTree(this.db.rows());
         if (this.root.version === 0) throw new LoadError('new index has version 0 - internal error');
-        const encoded = encodeTreeIndex(tree.root, [...tree.index.values()].sort((a, b) => a.inode - b.inode));
+        const encoded = encodeTreeIndex(tree.root, [...tree.index.values()].sort(byInode));
         if (!indexEquals(encoded, master.raw)) throw new LoadError('new index does not match master index - internal error');
         return tree;
       });
@@ -577,6 +577,19 @@ export class Memdb {
     this.updateLocks();
     return true;
   }
+}
+
+function openDatabase(file: string, readonly: boolean): Database {
+  try {
+    return Database.open(file, { readonly });
+  } catch (err) {
+    if (err instanceof DatabaseError) throw new MemdbOpenError(`unable to load database ${file}: ${err.message}`);
+    throw err;
+  }
+}
+
+function byInode(a: TreeEntry, b: TreeEntry): number {
+  return u64Compare(a.inode, b.inode);
 }
 
 export function encodeTreeIndex(root: TreeEntry, sorted: readonly TreeEntry[]): Buffer {

@@ -49,3 +49,22 @@ export function pathComponents(path: string): string[] | 'root' {
   if (path === '' || path === '.' || path === '/') return 'root';
   return path.split('/').filter((c) => c.length > 0);
 }
+
+/** fuse_kernel.h: FUSE_NAME_MAX — a longer name in a readdir reply makes the kernel fail the whole listing. */
+export const FUSE_NAME_MAX = 1024;
+/** NAME_MAX: longer names reach programs (and C lists them) but many tools cannot handle them. */
+export const NAME_MAX = 255;
+
+/**
+ * Why an entry name cannot appear in a directory listing, or null when it can. Such
+ * names reach a memdb from a database or a peer (C accepts and replicates them); the
+ * entries stay in the tree, index and checksum byte-exact, only listings skip them.
+ */
+export function unlistableName(name: string): string | null {
+  if (name.length === 0) return 'empty name';
+  if (name.includes('/')) return "name contains '/'";
+  if (name.includes('\0')) return 'name contains NUL';
+  if (name === '.' || name === '..') return `name '${name}'`;
+  if (name.length > FUSE_NAME_MAX) return `name of ${name.length} bytes (more than ${FUSE_NAME_MAX})`;
+  return null;
+}

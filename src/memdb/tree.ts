@@ -7,6 +7,7 @@
  */
 import { DT_DIR, type EntryFields } from '../wire/entry.js';
 import { entryDigest } from '../wire/hash.js';
+import type { U64 } from '../wire/u64.js';
 
 export interface TreeEntry extends EntryFields {
   /** Directories only: name → child. */
@@ -40,6 +41,6 @@ export function isDir(e: TreeEntry): boolean {
 }
 
 /** The root as it lives in memory: inode 0, parent 0, a directory named "". */
-export function makeRoot(version: number, writer: number, mtime: number, children?: Map<string, TreeEntry>): TreeEntry {
+export function makeRoot(version: U64, writer: number, mtime: number, children?: Map<string, TreeEntry>): TreeEntry {
   return makeEntry({ inode: 0, parent: 0, version, writer, mtime, size: 0, type: DT_DIR, name: '', data: null }, children ?? new Map());
 }

@@ -1,5 +1,6 @@
 /**
  * `npm run sim -- [--seeds N] [--seed S] [--start S0] [--nodes K] [--steps M] [--profile calm|faulty] [--verbose]`
+ * `npm run sim -- --rogue [MESSAGES] [--seed S]`: a rogue CPG member (src/sim/rogue.ts), 1M messages by default
  *
  * Runs deterministic simulations of the real pmxcfs stack (src/sim/run.ts): one seed
  * (--seed), or N consecutive seeds from --start (default 1). Without --nodes each seed
@@ -10,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_STEPS, runSeed, type Profile, type RunResult } from './run.js';
+import { runRogue } from './rogue.js';
 
 interface CliOptions {
   seeds: number;
@@ -72,7 +74,25 @@ function parse(argv: string[]): CliOptions {
   return o;
 }
 
+/** `--rogue [MESSAGES]`: the rogue-member simulation (src/sim/rogue.ts), 1M messages by default. */
+function rogueMain(argv: string[]): void {
+  const i = argv.indexOf('--rogue');
+  const messages = /^\d+$/.test(argv[i + 1] ?? '') ? Number(argv[i + 1]) : 1_000_000;
+  const s = argv.indexOf('--seed');
+  const seed = s >= 0 ? Number(argv[s + 1]) : 1;
+  const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-ts-rogue-'));
+  const t0 = performance.now();
+  try {
+    const r = runRogue({ seed, messages, dir });
+    console.log(JSON.stringify({ seed, ...r, seconds: Math.round((performance.now() - t0) / 100) / 10 }));
+    if (!r.ok) process.exitCode = 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--rogue')) return rogueMain(process.argv.slice(2));
   const o = parse(process.argv.slice(2));
   const seeds = o.seed !== null ? [o.seed] : Array.from({ length: o.seeds }, (_, i) => o.start + i);
   const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-ts-sim-'));

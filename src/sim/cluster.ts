@@ -34,6 +34,10 @@ import type { Log } from '../util/log.js';
 import { DcdbMessageType, decodeFuseMessage, decodeUnlock } from '../wire/dcdb.js';
 import { DfsmMessageType, NORMAL_HEADER_SIZE } from '../wire/dfsm.js';
 import { DT_DIR, type EntryFields } from '../wire/entry.js';
+import { KVSTORE_DFSM_OPTIONS, KvstoreApp } from '../status/group.js';
+import { Status } from '../status/status.js';
+import { silentLog } from '../util/log.js';
+import { toJson } from '../util/json.js';
 
 /** A copy of one tree entry's fields (no children), for comparisons. */
 export type EntrySnap = EntryFields;
@@ -215,6 +219,11 @@ export class RecordingDcdb extends Dcdb {
   }
 }
 
+/** The node name of a nodeid in the simulated nodelist. */
+export function nodeName(nodeid: number): string {
+  return `node${nodeid}`;
+}
+
 /** One incarnation (process) of a node. */
 export class NodeProcess {
   readonly memdb: Memdb;
@@ -223,6 +232,11 @@ export class NodeProcess {
   readonly service: DfsmService;
   readonly fs: FsOps;
   transport: SimTransport | null = null;
+  /** The status group pve_kvstore_v1 beside dcdb (status.c), on its own CPG connection. */
+  readonly status: Status;
+  readonly kvDfsm: Dfsm;
+  readonly kvService: DfsmService;
+  kvTransport: SimTransport | null = null;
   /** The handlers the service gave its transport: `handlers.deliver` injects a delivery (hostile-input tests). */
   handlers: TransportHandlers | null = null;
   /** A local client operation is outstanding (clients are sequential per node). */
@@ -254,6 +268,11 @@ export class NodeProcess {
       verifyPeriodSec: 0,
       createTransport: (h) => ((this.handlers = h), (this.transport = cluster.net.connect(nodeid, pid, h))),
     });
+    this.status = new Status({ nodename: nodeName(nodeid), nodeip: `10.0.0.${nodeid}`, memdb: this.memdb, isQuorate: () => true, clock: now, log: log ?? silentLog, rrdFiles: null, pid });
+    const nodes = cluster.nodeids.map((n) => ({ name: nodeName(n), nodeid: n, votes: 1, ring0Addr: undefined }));
+    this.status.setClusterInfo({ clusterName: 'sim', configVersion: 1, configVersionMissing: false, nodes });
+    this.kvDfsm = new Dfsm({ ...KVSTORE_DFSM_OPTIONS, callbacks: (d) => new KvstoreApp(this.status, log ?? silentLog, d), clock, logger: cluster.dfsmLogger(this) });
+    this.kvService = new DfsmService({ dfsm: this.kvDfsm, clock, verifyPeriodSec: 0, createTransport: (h) => (this.kvTransport = cluster.net.connect(nodeid, pid, h, 'kvstore')) });
   }
 
   get name(): string {
@@ -314,7 +333,7 @@ export class SimCluster {
   /** The dcdb/memdb log: errors printed in verbose mode. */
   appLog(proc: NodeProcess): Log | undefined {
     if (!this.opts.verbose) return undefined;
-    const print = (obj: object, msg?: string) => console.log(`[${this.step}] ${proc.name} dcdb: ${msg ?? ''} ${JSON.stringify(obj)}`);
+    const print = (obj: object, msg?: string) => console.log(`[${this.step}] ${proc.name} dcdb: ${msg ?? ''} ${toJson(obj)}`);
     return { debug() {}, info() {}, warn: print, error: print };
   }
 
@@ -333,6 +352,7 @@ export class SimCluster {
     const proc = new NodeProcess(this, nodeid, this.nextPid, this.file(nodeid));
     this.procs.set(nodeid, proc);
     proc.service.start();
+    proc.kvService.start();
     return proc;
   }
 
@@ -341,7 +361,9 @@ export class SimCluster {
     const proc = this.procs.get(nodeid);
     if (!proc || !proc.alive) return;
     if (crash && proc.transport !== null) this.net.crash(proc.transport);
+    if (crash && proc.kvTransport !== null) this.net.crash(proc.kvTransport);
     proc.service.stop();
+    proc.kvService.stop();
     proc.alive = false;
     proc.memdb.close();
   }
@@ -349,6 +371,7 @@ export class SimCluster {
   stopAll(): void {
     for (const p of this.running()) {
       p.service.stop();
+      p.kvService.stop();
       p.alive = false;
       p.memdb.close();
     }

@@ -21,15 +21,20 @@
  * - no file ever has a size without data (memdb.md pitfall 2: our clients send every
  *   truncate to N > 0 with its data, so racing truncates cannot produce one);
  * - no memdb error flag, never ERROR or VERSION_ERROR; LEAVE only after a fault;
+ * - the status group (pve_kvstore_v1) runs beside dcdb with random SET_STATUS and cluster
+ *   log entries (its own RNG stream, so the dcdb schedule is unchanged); at the end every
+ *   node holds every running node's current keys, one identical (sorted) cluster log,
+ *   and shows exactly the running nodes online;
  * - at the end: all nodes running, SYNCED, one configuration, identical data; a VERIFY
  *   round reports success on every member; every acknowledged change (result >= 0) of
  *   the checked ops is in the final state unless a later applied change touched that path.
  */
-import { type NodeProcess, SimCluster, describeSnap, snapEntry, snapEquals, type EntrySnap } from './cluster.js';
+import { type NodeProcess, SimCluster, describeSnap, nodeName, snapEntry, snapEquals, type EntrySnap } from './cluster.js';
 import { Rng } from '../util/rng.js';
 import { DfsmMode } from '../dfsm/types.js';
 import { DT_DIR } from '../wire/entry.js';
 import type { TreeEntry } from '../memdb/tree.js';
+import { u64Compare } from '../wire/u64.js';
 
 export type Profile = 'calm' | 'faulty';
 
@@ -61,6 +66,8 @@ export interface RunStats {
   checkedPaths: number;
   faults: number;
   restarts: number;
+  statusOps: number;
+  logEntries: number;
   simSteps: number;
   applied: number;
   /** Set when the schedule ended early in a failure C has as well. */
@@ -121,6 +128,8 @@ class Runner {
     checkedPaths: 0,
     faults: 0,
     restarts: 0,
+    statusOps: 0,
+    logEntries: 0,
     simSteps: 0,
     applied: 0,
   };
@@ -138,6 +147,57 @@ class Runner {
     this.rng = new Rng((o.seed ^ 0x5bd1e995) >>> 0);
     this.profile = o.profile ?? (this.rng.chance(0.35) ? 'calm' : 'faulty');
     this.c = new SimCluster({ seed: o.seed, nodes, dir: o.dir, verbose: o.verbose ?? false });
+    this.statusRng = new Rng((o.seed ^ 0x2f6b5a13) >>> 0);
+  }
+
+  /** The status group's own random stream (keeps the dcdb schedule of a seed unchanged). */
+  private readonly statusRng: Rng;
+
+  /** A SET_STATUS (set or delete) or a cluster-log entry on a random running node. */
+  statusOp(): void {
+    const r = this.statusRng;
+    const procs = this.c.running();
+    if (procs.length === 0) return;
+    const p = r.pick(procs);
+    this.stats.statusOps++;
+    if (r.chance(0.6)) {
+      const key = Buffer.from(`kv/k${r.int(4)}`);
+      const value = r.chance(0.15) ? Buffer.alloc(0) : Buffer.from(`v${r.int(1000)}\0`);
+      this.note(`status ${p.name} set ${key.toString()} ${value.length}B`);
+      p.status.setStatus(key, value);
+    } else {
+      const msg = Buffer.from(`entry ${r.int(1_000_000)} "q" ü\t${'x'.repeat(r.int(3) === 0 ? 3000 : 5)}`);
+      this.note(`status ${p.name} log`);
+      p.status.logClusterMessage({ priority: r.int(8), ident: Buffer.from('root@pam'), tag: Buffer.from('sim'), message: msg, pid: p.pid });
+      this.stats.logEntries++;
+    }
+  }
+
+  /** Every running node in one SYNCED status-group configuration of all running nodes. */
+  kvConverged(): boolean {
+    if (!this.idle()) return false;
+    const run = this.c.running();
+    const key = (p: NodeProcess) => p.kvDfsm.status().members.map((m) => `${m.nodeid}/${m.pid}`).join(',');
+    const k0 = run.length > 0 ? key(run[0]!) : '';
+    return run.every((p) => p.kvService.isInitialized && p.kvDfsm.mode === DfsmMode.SYNCED && key(p) === k0 && p.kvDfsm.status().members.length === run.length);
+  }
+
+  /** After the final convergence: keys everywhere, one cluster log, online = running. */
+  checkStatus(): void {
+    const run = this.c.running();
+    for (const a of run) {
+      for (const b of run) {
+        if (a === b) continue;
+        for (const [k, v] of b.status.localEntries()) {
+          const got = a.status.getStatus(Buffer.from(k, 'latin1'), Buffer.from(nodeName(b.nodeid)));
+          if (!(got instanceof Buffer) || !got.equals(v)) this.fail(`status key ${k} of ${b.name} on ${a.name}: ${got instanceof Buffer ? got.toString('latin1') : got} != ${v.toString('latin1')}`);
+        }
+      }
+      const online = (a.status.clusterInfo()?.nodes ?? []).filter((n) => n.online).map((n) => n.nodeid).sort((x, y) => x - y);
+      if (online.join(',') !== run.map((p) => p.nodeid).sort((x, y) => x - y).join(',')) this.fail(`${a.name} shows online [${online}]`);
+    }
+    const logs = run.map((p) => p.status.clusterlog.getState());
+    for (let i = 1; i < logs.length; i++) if (!logs[i]!.equals(logs[0]!)) this.fail(`cluster logs of ${run[0]!.name} and ${run[i]!.name} differ`);
   }
 
   note(s: string): void {
@@ -430,7 +490,7 @@ class Runner {
 
   diff(a: NodeProcess, b: NodeProcess): string {
     const inodes = new Set([...a.memdb.index.keys(), ...b.memdb.index.keys()]);
-    for (const i of [...inodes].sort((x, y) => x - y)) {
+    for (const i of [...inodes].sort(u64Compare)) {
       const x = snapEntry(a.memdb.index.get(i) ?? null);
       const y = snapEntry(b.memdb.index.get(i) ?? null);
       if (!snapEquals(x, y)) return `inode ${i}: ${describeSnap(x)} vs ${describeSnap(y)}`;
@@ -508,6 +568,7 @@ class Runner {
       } else {
         this.fault();
       }
+      if (this.statusRng.chance(0.3)) this.statusOp();
       await flush();
       if (this.idle()) this.checkpoint();
     }
@@ -531,6 +592,8 @@ class Runner {
     if (!(await this.until(() => this.converged() && c.running().every((p) => !p.busy), 60))) {
       this.fail(`no convergence after the final segment:\n${c.describe()}`);
     }
+    if (!(await this.until(() => this.kvConverged(), 60))) this.fail(`status group did not converge: ${c.running().map((p) => `${p.name}:${p.kvDfsm.status().modeName}`).join(' ')}`);
+    this.checkStatus();
     this.checkpoint();
     if (this.profile === 'faulty' && c.recorder.hazards !== hazardsBefore) this.fail('pitfall-3 hazard in the fault-free final segment');
     if (this.profile === 'calm' && c.recorder.hazards > 0) this.fail('pitfall-3 hazard in a calm schedule');

@@ -25,6 +25,7 @@ export const DcdbMessageType = {
 export type DcdbMessageType = (typeof DcdbMessageType)[keyof typeof DcdbMessageType];
 
 export const FUSE_HEADER_SIZE = 20;
+const MAX_U32 = 0xffff_ffff;
 export const UNLOCK_CSUM_SIZE = 32;
 
 export interface FuseMessage {
@@ -48,6 +49,8 @@ function cString(s: string): Buffer {
 
 /** The payload as the separate buffers C puts in its iovec (header, path, to, data). */
 export function encodeFuseMessage(m: FuseMessage): Buffer[] {
+  // The offset field is 32 bits: a larger value would be cut and land elsewhere.
+  if (!Number.isInteger(m.offset) || m.offset < 0 || m.offset > MAX_U32) throw new RangeError(`fuse message offset ${m.offset} does not fit in 32 bits`);
   const path = m.path === null ? null : cString(m.path);
   const to = m.to === null ? null : cString(m.to);
   const size = m.data === null ? 0 : m.data.length;

@@ -4,14 +4,16 @@
  * byte (latin1), so any byte sequence C accepts round-trips exactly.
  */
 
+import type { U64 } from './u64.js';
+
 export const DT_DIR = 4;
 export const DT_REG = 8;
 export type EntryType = typeof DT_DIR | typeof DT_REG;
 
 export interface EntryFields {
-  readonly inode: number;
-  readonly parent: number;
-  readonly version: number;
+  readonly inode: U64;
+  readonly parent: U64;
+  readonly version: U64;
   readonly writer: number;
   readonly mtime: number;
   /** File length; 0 for directories. May exceed data.length only in the C truncate quirk (memdb.md pitfall 2). */

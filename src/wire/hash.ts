@@ -9,7 +9,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { DT_REG, type EntryFields } from './entry.js';
-import { writeU64 } from './u64.js';
+import { type U64, writeU64 } from './u64.js';
 
 /** version u64, writer u32, mtime u32, size u32, type u8, parent u64 = 29 bytes. */
 const FIXED = 29;
@@ -33,7 +33,7 @@ function updateWithEntry(h: Hash, e: EntryFields): void {
   if (e.type === DT_REG && e.size > 0 && e.data !== null) h.update(e.data.subarray(0, e.size));
 }
 
-function inodeBytes(inode: number): Buffer {
+function inodeBytes(inode: U64): Buffer {
   const buf = Buffer.allocUnsafe(8);
   writeU64(buf, 0, inode);
   return buf;

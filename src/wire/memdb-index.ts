@@ -7,14 +7,14 @@
  * | decodeIndex  | validation of dcdb.c: dcdb_process_state_update (+ stricter checks) |
  */
 import { type Decoded, fail, ok } from './result.js';
-import { readU64, writeU64 } from './u64.js';
+import { readU64, type U64, writeU64 } from './u64.js';
 
 export const INDEX_HEADER_SIZE = 32;
 export const INDEX_ENTRY_SIZE = 40;
 
 export interface IndexHeader {
-  readonly version: number;
-  readonly lastInode: number;
+  readonly version: U64;
+  readonly lastInode: U64;
   readonly writer: number;
   readonly mtime: number;
   /** Number of entries. */
@@ -24,7 +24,7 @@ export interface IndexHeader {
 }
 
 export interface IndexEntry {
-  readonly inode: number;
+  readonly inode: U64;
   readonly digest: Buffer;
 }
 
@@ -35,11 +35,11 @@ export interface MemdbIndex extends IndexHeader {
 }
 
 /** Root values for the header plus entries sorted by inode with their digests. */
-export function encodeIndex(root: { version: number; writer: number; mtime: number }, entries: readonly IndexEntry[]): Buffer {
+export function encodeIndex(root: { version: U64; writer: number; mtime: number }, entries: readonly IndexEntry[]): Buffer {
   const bytes = INDEX_HEADER_SIZE + INDEX_ENTRY_SIZE * entries.length;
   const buf = Buffer.allocUnsafe(bytes);
-  let lastInode = 0;
-  let prev = -1;
+  let lastInode: U64 = 0;
+  let prev: U64 = -1;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     if (e.inode <= prev) throw new RangeError('index entries must be sorted by inode and unique');
@@ -73,13 +73,11 @@ export function decodeIndex(payload: Buffer): Decoded<MemdbIndex> {
   if (bytes !== INDEX_HEADER_SIZE + INDEX_ENTRY_SIZE * size) return fail('LENGTH', `index of ${size} entries cannot be ${bytes} bytes`);
   const version = readU64(payload, 0);
   const lastInode = readU64(payload, 8);
-  if (version < 0 || lastInode < 0) return fail('ORDER', 'index version or last_inode beyond 2^53');
   const entries: IndexEntry[] = new Array(size);
-  let prev = -1;
+  let prev: U64 = -1;
   for (let i = 0; i < size; i++) {
     const off = INDEX_HEADER_SIZE + i * INDEX_ENTRY_SIZE;
     const inode = readU64(payload, off);
-    if (inode < 0) return fail('ORDER', `index entry ${i} has an inode beyond 2^53`);
     if (inode <= prev) return fail('ORDER', `index entry ${i} (inode ${inode}) is not in ascending order`);
     prev = inode;
     entries[i] = { inode, digest: payload.subarray(off + 8, off + 40) };

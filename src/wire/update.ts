@@ -49,7 +49,6 @@ export function decodeUpdate(payload: Buffer): Decoded<EntryFields> {
   const parent = readU64(payload, 0);
   const inode = readU64(payload, 8);
   const version = readU64(payload, 16);
-  if (parent < 0 || inode < 0 || version < 0) return fail('ORDER', 'UPDATE inode, parent or version beyond 2^53');
   const rawName = payload.subarray(UPDATE_FIXED_SIZE, UPDATE_FIXED_SIZE + namelen - 1);
   const nul = rawName.indexOf(0);
   // C copies the name as a C string: an embedded NUL shortens it.

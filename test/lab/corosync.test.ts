@@ -166,7 +166,9 @@ describe('corosync lab (3 nodes)', { skip, timeout: 180000 }, () => {
     assert.deepEqual(lost['members'], [3]);
     const from2 = a3.events.length;
     await Promise.all([lab.startCorosync(1), lab.startCorosync(2)]);
-    const back = await a3.waitFor((e) => e.ev === 'quorum' && e['quorate'] === true, 30000, from2);
+    // Quorum returns as soon as one of the two is back; wait for the full membership.
+    const full = (e: AgentEvent): boolean => e.ev === 'quorum' && e['quorate'] === true && (e['members'] as number[]).length === 3;
+    const back = await a3.waitFor(full, 30000, from2);
     assert.deepEqual([...(back['members'] as number[])].sort(), [1, 2, 3]);
     await a3.close();
   });

@@ -5,18 +5,13 @@
  * operation runs in a shell inside the node, never in the daemon's process.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { packageRoot } from '../../src/cluster/native.js';
-import { Lab, labUnavailable, ownedLabPrefix } from '../../src/lab/lab.js';
-import { DaemonLab } from '../../src/lab/daemons.js';
+import { Lab, ownedLabPrefix } from '../../src/lab/lab.js';
+import { DaemonLab, fuseLabUnavailable } from '../../src/lab/daemons.js';
+import { farOffsetProbes } from '../helpers/probes.js';
 
 const PREFIX = ownedLabPrefix('testf');
-const build = join(packageRoot(), 'build', 'Release');
-const skip =
-  labUnavailable() ??
-  (!existsSync(join(build, 'fuse.node')) ? `FUSE addon not built (${build}/fuse.node); run npm install` : !existsSync('/dev/fuse') ? '/dev/fuse missing' : undefined);
+const skip = fuseLabUnavailable();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -88,6 +83,17 @@ describe('/etc/pve over FUSE on a 3-node lab', { skip, timeout: 300_000 }, () =>
     const over = await d.sh(2, 'head -c 1048577 /dev/zero > /etc/pve/too-big.bin');
     assert.notEqual(over.code, 0);
     assert.match(over.stderr, /File too large/);
+  });
+
+  it('writes, truncates and fallocate at offsets beyond 32 bits are refused on every node and change nothing (issue 16)', async () => {
+    assert.equal((await d.sh(1, 'printf abc > /etc/pve/far.txt')).code, 0);
+    for (const p of farOffsetProbes('/etc/pve/far.txt')) {
+      const r = await d.sh(2, p.cmd);
+      assert.notEqual(r.code, 0, p.cmd);
+      assert.match(r.stderr, p.err, p.cmd);
+    }
+    for (const i of [1, 2, 3]) await eventually(i, 'cat /etc/pve/far.txt', 'abc');
+    await d.waitConverged([1, 2, 3]);
   });
 
   it('modes and owners per path class; priv/ closed to non-root', async () => {

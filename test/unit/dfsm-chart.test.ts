@@ -10,7 +10,9 @@ import { actionsOf } from '../../src/dfsm/actions.js';
 import { ACTIONS, compileChart, DFSM_CHART, dfsmMachine, type DfsmEventType, stepsFor } from '../../src/dfsm/chart.js';
 import { Dfsm } from '../../src/dfsm/dfsm.js';
 import { DfsmMode, type DfsmModeName } from '../../src/dfsm/types.js';
-import { KvApp } from './dfsm-harness.js';
+import { DfsmMessageType as T } from '../../src/wire/dfsm.js';
+import type { DeliveredMessage, DeliverResult } from '../../src/dfsm/types.js';
+import { conf, KvApp, lone, normalMsg, stateMsg, SUB_SET } from './dfsm-harness.js';
 
 const MODES = Object.keys(DfsmMode) as DfsmModeName[];
 const EVENTS: DfsmEventType[] = [
@@ -80,5 +82,33 @@ describe('docs/dfsm-chart.md', () => {
     const { renderChartMarkdown } = await import('../../src/dfsm/chart-render.js');
     const file = new URL('../../../docs/dfsm-chart.md', import.meta.url);
     assert.equal(readFileSync(file, 'utf8'), renderChartMarkdown());
+  });
+});
+
+describe('synchronous re-entry (C: dfsm_set_mode from inside a callback)', () => {
+  /** An application whose deliver callback puts the DFSM into ERROR, as dcdb does on a memdb error. */
+  class FailingApp extends KvApp {
+    delivered = 0;
+    override deliver(_msg: DeliveredMessage): DeliverResult {
+      this.delivered++;
+      this.dfsm.setErrorMode();
+      return { ok: false, result: -5 };
+    }
+  }
+
+  it('a callback that sets ERROR while the queue is delivered stops the delivery at once', () => {
+    const app = new FailingApp();
+    const { dfsm } = lone(1, 100, app);
+    const other = { nodeid: 2, pid: 200 };
+    dfsm.confchg(conf([{ nodeid: 1, pid: 100 }, other]));
+    for (const n of [1n, 2n, 3n]) dfsm.deliver(other, normalMsg(SUB_SET, n, `k${n}=v`));
+    assert.equal(dfsm.status().msgQueue, 3, 'queued during the round');
+    const e = dfsm.status().epoch;
+    dfsm.deliver({ nodeid: 1, pid: 100 }, stateMsg(T.SYNC_START, e));
+    dfsm.deliver({ nodeid: 1, pid: 100 }, stateMsg(T.STATE, e, app.snapshot()));
+    dfsm.deliver(other, stateMsg(T.STATE, e, app.snapshot()));
+    assert.equal(app.delivered, 1, 'only the first queued message reached the application');
+    assert.equal(dfsm.status().modeName, 'ERROR');
+    assert.equal(dfsm.status().msgQueue, 2, 'the rest stays queued, as C leaves it');
   });
 });

@@ -9,6 +9,21 @@ function synced(nodes: SimNode[]): boolean {
   return nodes.every((n) => n.dfsm.status().modeName === 'SYNCED');
 }
 
+/** Two synced nodes and a third CPG member (node 3) that speaks a newer protocol on demand. */
+function twoNodesAndRogue(seed: number) {
+  const c = new SimCluster(seed, [1, 2, 3]);
+  const n1 = c.add(1, 1);
+  const n2 = c.add(2, 2);
+  n1.service.start();
+  n2.service.start();
+  c.settle();
+  const rogue = c.net.connect(3, 3, { deliver() {}, confchg() {}, failure() {} });
+  rogue.join(DCDB_CPG_GROUP);
+  c.net.runUntilIdle();
+  const sendNewerProtocol = (): void => void rogue.send([stateMsg(T.SYNC_START, { epoch: 1, time: 1, nodeid: 3, pid: 3 }, Buffer.alloc(0), 2)]);
+  return { c, n1, n2, sendNewerProtocol };
+}
+
 describe('DfsmService', () => {
   it('joins pve_dcdb_v1 10 ms after start', () => {
     const c = new SimCluster(1, [1]);
@@ -84,15 +99,8 @@ describe('DfsmService', () => {
   });
 
   it('a newer protocol version stops every node permanently (VERSION_ERROR)', () => {
-    const c = new SimCluster(5, [1, 2, 3]);
-    const n1 = c.add(1, 1);
-    const n2 = c.add(2, 2);
-    n1.service.start();
-    n2.service.start();
-    c.settle();
-    const rogue = c.net.connect(3, 3, { deliver() {}, confchg() {}, failure() {} });
-    rogue.join(DCDB_CPG_GROUP);
-    rogue.send([stateMsg(T.SYNC_START, { epoch: 1, time: 1, nodeid: 3, pid: 3 }, Buffer.alloc(0), 2)]);
+    const { c, n1, n2, sendNewerProtocol } = twoNodesAndRogue(5);
+    sendNewerProtocol();
     c.settle(60_000);
     for (const n of [n1, n2]) {
       assert.equal(n.dfsm.status().modeName, 'VERSION_ERROR');
@@ -103,18 +111,10 @@ describe('DfsmService', () => {
   });
 
   it('VERSION_ERROR answers writers: the one waiting and every later one get EBUSY, the CPG handle is finalized', async () => {
-    const c = new SimCluster(7, [1, 2, 3]);
-    const n1 = c.add(1, 1);
-    const n2 = c.add(2, 2);
-    n1.service.start();
-    n2.service.start();
-    c.settle();
-    const rogue = c.net.connect(3, 3, { deliver() {}, confchg() {}, failure() {} });
-    rogue.join(DCDB_CPG_GROUP);
-    c.net.runUntilIdle();
+    const { c, n1, sendNewerProtocol } = twoNodesAndRogue(7);
     // A writer whose message is still in flight when the newer protocol arrives.
     const waiting = n1.dfsm.sendMessage(1, [Buffer.from('w=1')]);
-    rogue.send([stateMsg(T.SYNC_START, { epoch: 1, time: 1, nodeid: 3, pid: 3 }, Buffer.alloc(0), 2)]);
+    sendNewerProtocol();
     c.settle(60_000);
     assert.equal(n1.dfsm.status().modeName, 'VERSION_ERROR');
     assert.equal(n1.dfsm.hasTransport, false, 'finalized (service_dfsm_dispatch: not restartable)');

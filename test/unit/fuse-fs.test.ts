@@ -11,7 +11,10 @@ import { after, describe, it } from 'node:test';
 import { FsOps } from '../../src/fsops/fsops.js';
 import { NodeTable, PveFs, resolve } from '../../src/fuse/fs.js';
 import { chmodAllowed, chownAllowed, isOpenvzScript, maskMode, pathIsPrivate } from '../../src/fuse/perms.js';
-import { clusterlogText, membersText, type PluginSources, StatusCounters, TRACKED_PATHS, versionText, vmlistText } from '../../src/fuse/plugins.js';
+import type { PluginSources } from '../../src/fuse/plugins.js';
+import { Status } from '../../src/status/status.js';
+import { membersText, TRACKED_PATHS, versionText, vmlistText } from '../../src/status/text.js';
+import { silentLog } from '../../src/util/log.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { VmType } from '../../src/memdb/vmlist.js';
 
@@ -25,9 +28,10 @@ function setup(quorate = { v: true }) {
   dirs.push(dir);
   const memdb = Memdb.open(join(dir, 'config.db'));
   const fsops = new FsOps(memdb, null, () => 1000);
-  const counters = new StatusCounters(memdb);
+  const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => quorate.v, clock: () => 1234, log: silentLog, rrdFiles: null, pid: 9 });
+  const counters = status.counters;
   let debug = false;
-  const sources: PluginSources = { nodename: 'n1', starttime: 1234, memdb, counters, getDebug: () => debug, setDebug: (on) => (debug = on) };
+  const sources: PluginSources = { status, getDebug: () => debug, setDebug: (on) => (debug = on) };
   const fs = new PveFs({ fsops, sources, nodename: 'n1', isQuorate: () => quorate.v, wwwGid: 33, now: () => 2000 });
   return { memdb, fsops, fs, quorate, counters, debug: () => debug };
 }
@@ -253,12 +257,12 @@ describe('fuse plugin formats (fuse.md §7)', () => {
     assert.ok(t.endsWith('"mapping/usb.cfg": 1,\n"kvstore": {\n"n2": {\n}\n,\n"n1": {\n"kv/test-spec": 1}\n}\n}\n'));
     assert.equal(TRACKED_PATHS.length, 43);
   });
-  it('.clusterlog', () => {
-    assert.equal(clusterlogText([]), '{\n"data": [\n]\n}\n');
-    assert.equal(
-      clusterlogText([{ uid: 1, time: 5, pri: 6, tag: 'cluster', pid: 9, node: 'n1', user: 'root', msg: 'starting cluster log' }]),
-      '{\n"data": [\n{"uid": 1, "time": 5, "pri": 6, "tag": "cluster", "pid": 9, "node": "n1", "user": "root", "msg": "starting cluster log"}\n]\n}\n',
-    );
+  it('.clusterlog: the "starting cluster log" entry of a fresh daemon', () => {
+    const { fs } = setup();
+    const a = fs.getattr('.clusterlog');
+    assert.equal(typeof a, 'object');
+    const want = '{\n"data": [\n{"uid": 1, "time": 1234, "pri": 6, "tag": "cluster", "pid": 9, "node": "n1", "user": "root", "msg": "starting cluster log"}\n]\n}\n';
+    assert.equal((a as { size: number }).size, want.length);
   });
   it('path counters: 1 after open, +1 per create/write/mtime/delete/rename of the exact path, all +1 on reload', async () => {
     const { fs, counters } = setup();

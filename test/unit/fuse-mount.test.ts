@@ -12,6 +12,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
+import { farOffsetProbes } from '../helpers/probes.js';
 
 const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 const bin = join(repoRoot, 'bin', 'pmxcfs-ts.mjs');
@@ -49,7 +51,8 @@ class Env {
     mkdirSync(this.mnt);
     mkdirSync(join(this.dir, 'lib'));
     writeFileSync(join(this.dir, 'hosts'), `127.0.0.1 localhost\n10.200.0.1 ${node}\n`);
-    this.holder = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${join(this.dir, 'hosts')} /etc/hosts && echo ready && exec sleep infinity`], {
+    // Own network namespace and /dev/shm too: the daemon serves the IPC service `pve2` (abstract socket).
+    this.holder = spawn('unshare', ['-m', '-n', '--propagation', 'private', 'sh', '-c', `mount --bind ${join(this.dir, 'hosts')} /etc/hosts && mount -t tmpfs tmpfs /dev/shm && echo ready && exec sleep infinity`], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -60,7 +63,7 @@ class Env {
   }
 
   async startDaemon(): Promise<void> {
-    const args = ['-t', String(this.holder!.pid), '-m', process.execPath, bin, '-f', '-l', '--lib-dir', join(this.dir, 'lib'), '--run-dir', join(this.dir, 'run'), '--pid-file', join(this.dir, 'run', 'pid'), '--mount', this.mnt];
+    const args = ['-t', String(this.holder!.pid), '-m', '-n', process.execPath, bin, '-f', '-l', '--lib-dir', join(this.dir, 'lib'), '--run-dir', join(this.dir, 'run'), '--pid-file', join(this.dir, 'run', 'pid'), '--mount', this.mnt];
     this.daemonOut = '';
     const d = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.daemon = d;
@@ -90,7 +93,7 @@ class Env {
   sh(cmd: string, as?: { uid: number; gid: number }, cd = true): Promise<Sh> {
     const pre = as === undefined ? [] : ['setpriv', `--reuid=${as.uid}`, `--regid=${as.gid}`, '--clear-groups'];
     return new Promise((resolve) => {
-      execFile('nsenter', ['-t', String(this.holder!.pid), '-m', ...pre, 'sh', '-c', cd ? `cd ${this.mnt} && ${cmd}` : cmd], { encoding: 'latin1', maxBuffer: 16 << 20 }, (err, out, e) => {
+      execFile('nsenter', ['-t', String(this.holder!.pid), '-m', '-n', ...pre, 'sh', '-c', cd ? `cd ${this.mnt} && ${cmd}` : cmd], { encoding: 'latin1', maxBuffer: 16 << 20 }, (err, out, e) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out, err: e });
       });
     });
@@ -223,6 +226,50 @@ describe('fuse mount (real kernel FUSE, child daemon)', { skip }, () => {
     assert.match(r.err, /File too large/);
     assert.equal(await env.ok('stat -c %s big2'), '1048576\n');
     await env.ok('rm big big2');
+  });
+
+  it('writes, truncates and fallocate at offsets beyond 32 bits are refused and change nothing (issue 16)', async () => {
+    await env.ok('printf abc > far.txt');
+    for (const p of farOffsetProbes('far.txt')) {
+      const r = await env.sh(p.cmd);
+      assert.notEqual(r.code, 0, p.cmd);
+      assert.match(r.err, p.err, p.cmd);
+    }
+    assert.equal(await env.ok('cat far.txt'), 'abc');
+    await env.ok('rm far.txt');
+  });
+
+  it('long names and paths (issue 16): names up to 1024 bytes work and are listed, longer ones get ENAMETOOLONG; trees deeper than PATH_MAX work', async () => {
+    const n300 = 'n'.repeat(300);
+    assert.equal(await env.ok(`echo ok > ${n300} && cat ${n300} && ls | grep -c '^n*$'`), 'ok\n1\n');
+    const long = await env.sh(`echo x > ${'m'.repeat(1025)}`);
+    assert.notEqual(long.code, 0);
+    assert.match(long.err, /File name too long/);
+    const deep = Array.from({ length: 20 }, () => 'd'.repeat(250)).join('/');
+    // mkdir -p works component by component, so the tree can be deeper than PATH_MAX;
+    // only a single path string beyond 4096 bytes is refused, by the kernel
+    await env.ok(`mkdir -p ${deep}`);
+    const r = await env.sh(`stat ${deep}`);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /File name too long/);
+    assert.equal(await env.ok(`find ${'d'.repeat(250)} -type d | wc -l`), '20\n');
+    await env.ok(`rm ${n300}; rm -rf ${'d'.repeat(250)}`);
+  });
+
+  it('entries with hostile names do not break listings (issue 16)', async () => {
+    assert.equal(await env.stopDaemon('SIGTERM'), 0);
+    const db = new BetterSqlite3(join(env.dir, 'lib', 'config.db'));
+    const v = (db.prepare('SELECT max(inode) AS m FROM tree').get() as { m: number }).m + 1;
+    db.prepare("INSERT INTO tree VALUES (?, 0, ?, 0, 1700000000, 4, 'hostile', NULL)").run(v, v);
+    const ins = db.prepare('INSERT INTO tree VALUES (?, ?, ?, 0, 1700000000, 8, CAST(? AS TEXT), NULL)');
+    ['a/b', 'y'.repeat(1100), 'fine'].forEach((n, k) => ins.run(v + 1 + k, v, v + 1 + k, Buffer.from(n)));
+    db.prepare('UPDATE tree SET version = ? WHERE inode = 0').run(v + 10);
+    db.close();
+    await env.startDaemon();
+    assert.equal(await env.ok('ls hostile'), 'fine\n');
+    assert.match(await env.ok('ls'), /hostile/);
+    await env.ok('ls hostile >/dev/null && ls hostile >/dev/null');
+    assert.equal(env.daemonOut.split('\n').filter((l) => l.includes('directory entry not listed')).length, 2, 'one log line per hostile entry');
   });
 
   it('statfs', async () => {

@@ -16,6 +16,7 @@ import { decodeDfsmMessage, DfsmMessageType, decodeVerify, type DfsmMessage } fr
 import { decodeIndex, encodeIndex } from '../../src/wire/memdb-index.js';
 import { decodeUpdate, encodeUpdate } from '../../src/wire/update.js';
 import type { EntryFields } from '../../src/wire/entry.js';
+import { u64Compare } from '../../src/wire/u64.js';
 import { goldenDir, goldenMissing, goldenState, goldenStates, repoRoot, scratchCopy, transcript, transcriptNames, type TranscriptLine } from '../helpers/golden.js';
 
 const skip = goldenMissing;
@@ -128,7 +129,7 @@ describe('golden: transcripts', { skip }, () => {
         assert.ok(u.ok);
         return u.value;
       })
-      .sort((a, b) => a.inode - b.inode);
+      .sort((a, b) => u64Compare(a.inode, b.inode));
     assert.equal(updates.length, pve.tree.entries.length);
     updates.forEach((u: EntryFields, k) => {
       const g = pve.tree.entries[k]!;
