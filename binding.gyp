@@ -23,7 +23,7 @@
       "sources": ["native/posix.cc"],
     },
     {
-      # libfuse3 low-level session for /etc/pve (session loop on its own thread).
+      # libfuse3 low-level session for /etc/pve, served on the Node event loop (uv_poll).
       "target_name": "fuse",
       "sources": ["native/fuse.cc"],
       "cflags": ["<!@(pkg-config --cflags fuse3)"],

@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -106,7 +107,7 @@ class Service : public Napi::ObjectWrap<T> {
   // Call callbacks_[name](...args) as a proper top-level callback (microtasks and
   // nextTicks run afterwards); an exception becomes an uncaught exception.
   void Emit(Napi::Env env, const char* name, const std::vector<napi_value>& args) {
-    Napi::Value fn = callbacks_.Value().Get(name);
+    Napi::Value fn = Callback(name);
     if (!fn.IsFunction()) return;
     napi_value result;
     napi_status s = napi_make_callback(env, *async_, callbacks_.Value(), fn, args.size(),
@@ -124,10 +125,24 @@ class Service : public Napi::ObjectWrap<T> {
 
   bool polling() const { return poll_ != nullptr; }
 
+  // The env of the running dispatch (valid inside the library callbacks).
+  napi_env env() const { return env_; }
+
   Napi::ObjectReference callbacks_;
 
  private:
   static void OnClosed(uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); }
+
+  // callbacks_[name], looked up once: a property read by name builds and interns the
+  // key string each time, which showed in the per-delivery profile.
+  Napi::Value Callback(const char* name) {
+    auto it = fns_.find(name);
+    if (it == fns_.end()) {
+      Napi::Value v = callbacks_.Value().Get(name);
+      it = fns_.emplace(name, v.IsFunction() ? Napi::Persistent(v.As<Napi::Function>()) : Napi::FunctionReference()).first;
+    }
+    return it->second.IsEmpty() ? Napi::Value() : it->second.Value();
+  }
 
   static void OnPoll(uv_poll_t* h, int status, int /*events*/) {
     auto* self = static_cast<Service*>(h->data);
@@ -175,6 +190,7 @@ class Service : public Napi::ObjectWrap<T> {
   bool referenced_ = false;
   napi_env env_ = nullptr;
   std::vector<Event> pending_;
+  std::unordered_map<const char*, Napi::FunctionReference> fns_;
   uint64_t generation_ = 0;
   std::unique_ptr<Napi::AsyncContext> async_;
 };
@@ -265,11 +281,11 @@ class Cpg : public Service<Cpg> {
                         uint32_t pid, void* msg, size_t len) {
     Cpg* self = FromHandle(handle);
     if (self == nullptr) return;
-    auto data = std::make_shared<std::string>(static_cast<const char*>(msg), len);
+    // One copy, straight into the JS Buffer: the handle lives in HandleReadable's
+    // scope, which is still open when the queued events are emitted.
+    napi_value data = Napi::Buffer<char>::Copy(self->env(), static_cast<const char*>(msg), len);
     self->Queue([self, nodeid, pid, data](Napi::Env env) {
-      self->Emit(env, "deliver",
-                 {Napi::Number::New(env, nodeid), Napi::Number::New(env, pid),
-                  Napi::Buffer<char>::Copy(env, data->data(), data->size())});
+      self->Emit(env, "deliver", {Napi::Number::New(env, nodeid), Napi::Number::New(env, pid), data});
     });
   }
 

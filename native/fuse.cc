@@ -1,23 +1,38 @@
-// FUSE binding: libfuse3 low-level session, loop on its own std::thread, every
-// request handed to JavaScript through a thread-safe function and answered later
-// (from the JS thread) with fuse_reply_*. No policy here: the JS side decides every
-// answer. Requests the JS side never sees: forget (node ids are managed in JS, so
-// forgets are forwarded too), flush/fsync (0), symlink (ENOSYS), link (EPERM).
+// FUSE binding: libfuse3 low-level session served on the Node event loop. The
+// session fd (non-blocking) is watched with uv_poll; when readable, requests are
+// read with fuse_session_receive_buf and run with fuse_session_process_buf, whose
+// callbacks hand each request to JavaScript at once (same thread, no hand-off); the
+// JS side answers now or later with fuse_reply_*. No policy here: the JS side
+// decides every answer. Answered here without JS: symlink (ENOSYS), link (EPERM);
+// flush, fsync and fsyncdir are not registered, so libfuse answers ENOSYS once and
+// the kernel stops sending them (what pmxcfs on libfuse 2 gets: it defines none).
 //
-// Capabilities mimic pmxcfs on libfuse 2 (fuse.md §1): no atomic O_TRUNC (the kernel
-// sends a separate size-0 setattr), no writeback cache, max_write 128 KiB.
+// Rule that follows from serving on the loop (as before with a loop thread, since
+// JS answers): the daemon must never touch its own mount with a synchronous call.
+// Asynchronous fs calls run on libuv's thread pool and are served normally.
+//
+// Capabilities mimic pmxcfs on libfuse 2: no atomic O_TRUNC (the kernel sends a
+// separate size-0 setattr), no writeback cache, max_write 128 KiB (big_writes).
+//
+// | here           | C / libfuse                                               |
+// |----------------|-----------------------------------------------------------|
+// | OnReadable     | fuse_session_loop (one batch of receive/process per wake) |
+// | Stop           | fuse_unmount (lazy)                                       |
+// | Destroy        | fuse_session_destroy after every pending request answered |
+//
+// Request ids carry their session (handle << 32 | seq), so a late answer for a
+// destroyed session finds nothing and is dropped instead of using freed memory.
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 #include <napi.h>
+#include <uv.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <memory>
+#include <fcntl.h>
 #include <string>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -29,124 +44,87 @@ enum Op {
   OP_RELEASEDIR, OP_STATFS, OP_CREATE, OP_EXIT
 };
 
-struct Request {
-  int op = 0;
-  fuse_req_t req = nullptr;
-  uint64_t ino = 0;
-  uint64_t ino2 = 0;
-  std::string name;
-  std::string name2;
-  uint64_t size = 0;
-  int64_t off = 0;
-  int flags = 0;
-  uint64_t fh = 0;
-  int toSet = 0;
-  uint32_t mode = 0;
-  uint32_t uid = 0;
-  uint32_t gid = 0;
-  int64_t atime = 0;
-  int64_t mtime = 0;
-  uint32_t ctxUid = 0;
-  uint32_t ctxGid = 0;
-  uint32_t ctxPid = 0;
-  std::vector<char> data;
+// Slots of the shared Float64Array that carries a request's numbers to JS
+// (src/fuse/native.ts: Slot); read synchronously by the handler.
+enum Slot {
+  S_SIZE, S_OFF, S_FLAGS, S_FH, S_MODE, S_TOSET, S_UID, S_GID, S_ATIME, S_MTIME,
+  S_CTX_UID, S_CTX_GID, S_CTX_PID, S_INO2, S_COUNT
 };
 
-struct Session;
-void CallJs(Napi::Env env, Napi::Function cb, Session* ctx, Request* r);
-using Tsfn = Napi::TypedThreadSafeFunction<Session, Request, CallJs>;
+// Requests read per readable event before yielding to the rest of the loop.
+constexpr int kMaxBatch = 64;
+constexpr double kSeqSpan = 4294967296.0;  // 2^32
+
+struct Pending {
+  fuse_req_t req;
+  bool none;  // forget: answered with fuse_reply_none
+};
 
 struct Session {
+  napi_env env = nullptr;
+  int handle = 0;
   fuse_session* se = nullptr;
   std::string mountpoint;
-  Tsfn tsfn;
-  std::thread thread;
-  std::atomic<bool> done{false};
-  std::atomic<bool> stopping{false};
-  int loopResult = 0;
+  uv_poll_t poll;
+  bool pollInit = false;
+  bool polling = false;
+  fuse_buf buf{};
+  Napi::FunctionReference handler;
+  Napi::ObjectReference numsRef;
+  double* nums = nullptr;
+  napi_async_context actx = nullptr;
+  std::unordered_map<uint32_t, Pending> pending;
+  uint32_t nextSeq = 1;
+  bool done = false;
+  bool stopping = false;
+  bool inCallback = false;
+  bool destroyed = false;
 };
 
-// Pending requests by id; touched only on the JS thread.
-std::unordered_map<double, fuse_req_t> pending;
-double nextId = 1;
-std::unordered_map<int, std::unique_ptr<Session>> sessions;
+std::unordered_map<int, Session*> sessions;
 int nextHandle = 1;
 
-void Send(fuse_req_t req, Request* r) {
-  const fuse_ctx* c = fuse_req_ctx(req);
-  r->req = req;
-  if (c != nullptr) {
-    r->ctxUid = c->uid;
-    r->ctxGid = c->gid;
-    r->ctxPid = c->pid;
+// Call the JS handler (op, id, ino, name, name2, data); numbers are in s->nums.
+void CallJs(Session* s, int op, double id, fuse_ino_t ino, const char* name, const char* name2, const char* data, size_t len) {
+  Napi::Env env(s->env);
+  Napi::HandleScope scope(env);
+  auto str = [&](const char* p) -> napi_value {
+    if (p == nullptr) return env.Undefined();
+    return Napi::Buffer<char>::Copy(env, p, std::strlen(p));
+  };
+  napi_value args[6] = {
+      Napi::Number::New(env, op), Napi::Number::New(env, id), Napi::Number::New(env, static_cast<double>(ino)),
+      str(name), str(name2),
+      data == nullptr ? env.Undefined() : static_cast<napi_value>(Napi::Buffer<char>::Copy(env, data, len)),
+  };
+  napi_value result;
+  if (napi_call_function(env, env.Global(), s->handler.Value(), 6, args, &result) == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
   }
+}
+
+// Hand request `req` to JS; it stays pending until a reply function takes it.
+void Deliver(fuse_req_t req, int op, fuse_ino_t ino, const char* name = nullptr, const char* name2 = nullptr, const char* data = nullptr, size_t len = 0) {
   auto* s = static_cast<Session*>(fuse_req_userdata(req));
-  if (s->tsfn.NonBlockingCall(r) != napi_ok) {
-    if (r->op != OP_FORGET) fuse_reply_err(req, EIO);
-    else fuse_reply_none(req);
-    delete r;
-  }
+  const fuse_ctx* c = fuse_req_ctx(req);
+  s->nums[S_CTX_UID] = c->uid;
+  s->nums[S_CTX_GID] = c->gid;
+  s->nums[S_CTX_PID] = c->pid;
+  uint32_t seq = s->nextSeq++;
+  if (s->nextSeq == 0) s->nextSeq = 1;
+  s->pending[seq] = Pending{req, op == OP_FORGET};
+  CallJs(s, op, s->handle * kSeqSpan + seq, ino, name, name2, data, len);
 }
 
-void CallJs(Napi::Env env, Napi::Function cb, Session* ctx, Request* r) {
-  if (env == nullptr || cb == nullptr) {
-    if (r->req != nullptr) {
-      if (r->op == OP_FORGET) fuse_reply_none(r->req);
-      else fuse_reply_err(r->req, EIO);
-    }
-    delete r;
-    return;
-  }
-  Napi::Object o = Napi::Object::New(env);
-  double id = 0;
-  if (r->req != nullptr) {
-    id = nextId++;
-    pending[id] = r->req;
-  }
-  o.Set("id", id);
-  o.Set("op", r->op);
-  o.Set("ino", static_cast<double>(r->ino));
-  switch (r->op) {
-    case OP_LOOKUP: case OP_MKDIR: case OP_MKNOD: case OP_UNLINK: case OP_RMDIR: case OP_CREATE:
-      o.Set("name", Napi::Buffer<char>::Copy(env, r->name.data(), r->name.size()));
-      break;
-    case OP_RENAME:
-      o.Set("name", Napi::Buffer<char>::Copy(env, r->name.data(), r->name.size()));
-      o.Set("newparent", static_cast<double>(r->ino2));
-      o.Set("newname", Napi::Buffer<char>::Copy(env, r->name2.data(), r->name2.size()));
-      break;
-    default:
-      break;
-  }
-  o.Set("size", static_cast<double>(r->size));
-  o.Set("off", static_cast<double>(r->off));
-  o.Set("flags", r->flags);
-  o.Set("fh", static_cast<double>(r->fh));
-  o.Set("mode", r->mode);
-  if (r->op == OP_SETATTR) {
-    o.Set("toSet", r->toSet);
-    o.Set("uid", r->uid);
-    o.Set("gid", r->gid);
-    o.Set("atime", static_cast<double>(r->atime));
-    o.Set("mtime", static_cast<double>(r->mtime));
-  }
-  if (r->op == OP_WRITE) o.Set("data", Napi::Buffer<char>::Copy(env, r->data.data(), r->data.size()));
-  o.Set("uid", r->op == OP_SETATTR ? r->uid : r->ctxUid);
-  o.Set("ctxUid", r->ctxUid);
-  o.Set("ctxGid", r->ctxGid);
-  o.Set("ctxPid", r->ctxPid);
-  delete r;
-  cb.Call({o});
+double* Nums(fuse_req_t req) {
+  double* n = static_cast<Session*>(fuse_req_userdata(req))->nums;
+  std::memset(n, 0, sizeof(double) * S_COUNT);
+  return n;
 }
 
-Request* New(int op, fuse_ino_t ino) {
-  auto* r = new Request();
-  r->op = op;
-  r->ino = ino;
-  return r;
-}
-
-// ---- low-level operations (FUSE thread) -----------------------------------------
+// ---- low-level operations (event-loop thread, inside OnReadable) -------------------
 
 void LlInit(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
@@ -154,58 +132,56 @@ void LlInit(void* userdata, fuse_conn_info* conn) {
 }
 
 void LlLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  auto* r = New(OP_LOOKUP, parent);
-  r->name = name;
-  Send(req, r);
+  Nums(req);
+  Deliver(req, OP_LOOKUP, parent, name);
 }
 
 void LlForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  auto* r = New(OP_FORGET, ino);
-  r->size = nlookup;
-  Send(req, r);
+  Nums(req)[S_SIZE] = static_cast<double>(nlookup);
+  Deliver(req, OP_FORGET, ino);
 }
 
-void LlGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { Send(req, New(OP_GETATTR, ino)); }
+void LlGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Nums(req);
+  Deliver(req, OP_GETATTR, ino);
+}
 
 void LlSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
-  auto* r = New(OP_SETATTR, ino);
-  r->toSet = to_set;
-  r->mode = attr->st_mode;
-  r->uid = attr->st_uid;
-  r->gid = attr->st_gid;
-  r->size = attr->st_size;
-  r->atime = attr->st_atim.tv_sec;
-  r->mtime = attr->st_mtim.tv_sec;
-  r->fh = fi != nullptr ? fi->fh : 0;
-  Send(req, r);
+  double* n = Nums(req);
+  n[S_TOSET] = to_set;
+  n[S_MODE] = attr->st_mode;
+  n[S_UID] = attr->st_uid;
+  n[S_GID] = attr->st_gid;
+  n[S_SIZE] = static_cast<double>(attr->st_size);
+  n[S_ATIME] = static_cast<double>(attr->st_atim.tv_sec);
+  n[S_MTIME] = static_cast<double>(attr->st_mtim.tv_sec);
+  n[S_FH] = fi != nullptr ? static_cast<double>(fi->fh) : 0;
+  Deliver(req, OP_SETATTR, ino);
 }
 
-void LlReadlink(fuse_req_t req, fuse_ino_t ino) { Send(req, New(OP_READLINK, ino)); }
+void LlReadlink(fuse_req_t req, fuse_ino_t ino) {
+  Nums(req);
+  Deliver(req, OP_READLINK, ino);
+}
 
 void LlMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
-  auto* r = New(OP_MKNOD, parent);
-  r->name = name;
-  r->mode = mode;
-  Send(req, r);
+  Nums(req)[S_MODE] = mode;
+  Deliver(req, OP_MKNOD, parent, name);
 }
 
 void LlMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  auto* r = New(OP_MKDIR, parent);
-  r->name = name;
-  r->mode = mode;
-  Send(req, r);
+  Nums(req)[S_MODE] = mode;
+  Deliver(req, OP_MKDIR, parent, name);
 }
 
 void LlUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  auto* r = New(OP_UNLINK, parent);
-  r->name = name;
-  Send(req, r);
+  Nums(req);
+  Deliver(req, OP_UNLINK, parent, name);
 }
 
 void LlRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  auto* r = New(OP_RMDIR, parent);
-  r->name = name;
-  Send(req, r);
+  Nums(req);
+  Deliver(req, OP_RMDIR, parent, name);
 }
 
 void LlSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) { fuse_reply_err(req, ENOSYS); }
@@ -215,75 +191,67 @@ void LlRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
     fuse_reply_err(req, EINVAL);  // libfuse 2 has no RENAME_NOREPLACE/EXCHANGE
     return;
   }
-  auto* r = New(OP_RENAME, parent);
-  r->name = name;
-  r->ino2 = newparent;
-  r->name2 = newname;
-  Send(req, r);
+  Nums(req)[S_INO2] = static_cast<double>(newparent);
+  Deliver(req, OP_RENAME, parent, name, newname);
 }
 
 void LlLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) { fuse_reply_err(req, EPERM); }
 
 void LlOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto* r = New(OP_OPEN, ino);
-  r->flags = fi->flags;
-  Send(req, r);
+  Nums(req)[S_FLAGS] = fi->flags;
+  Deliver(req, OP_OPEN, ino);
 }
 
 void LlRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-  auto* r = New(OP_READ, ino);
-  r->size = size;
-  r->off = off;
-  r->fh = fi->fh;
-  Send(req, r);
+  double* n = Nums(req);
+  n[S_SIZE] = static_cast<double>(size);
+  n[S_OFF] = static_cast<double>(off);
+  n[S_FH] = static_cast<double>(fi->fh);
+  Deliver(req, OP_READ, ino);
 }
 
 void LlWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
-  auto* r = New(OP_WRITE, ino);
-  r->data.assign(buf, buf + size);
-  r->size = size;
-  r->off = off;
-  r->fh = fi->fh;
-  r->flags = fi->flags;  // the open flags (O_APPEND: the kernel's offset is its cached size)
-  Send(req, r);
+  double* n = Nums(req);
+  n[S_SIZE] = static_cast<double>(size);
+  n[S_OFF] = static_cast<double>(off);
+  n[S_FH] = static_cast<double>(fi->fh);
+  n[S_FLAGS] = fi->flags;  // the open flags (O_APPEND: the kernel's offset is its cached size)
+  Deliver(req, OP_WRITE, ino, nullptr, nullptr, buf, size);
 }
-
-void LlFlush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { fuse_reply_err(req, 0); }
 
 void LlRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto* r = New(OP_RELEASE, ino);
-  r->fh = fi->fh;
-  Send(req, r);
+  Nums(req)[S_FH] = static_cast<double>(fi->fh);
+  Deliver(req, OP_RELEASE, ino);
 }
 
-void LlFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) { fuse_reply_err(req, 0); }
-
-void LlOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { Send(req, New(OP_OPENDIR, ino)); }
+void LlOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Nums(req);
+  Deliver(req, OP_OPENDIR, ino);
+}
 
 void LlReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-  auto* r = New(OP_READDIR, ino);
-  r->size = size;
-  r->off = off;
-  r->fh = fi->fh;
-  Send(req, r);
+  double* n = Nums(req);
+  n[S_SIZE] = static_cast<double>(size);
+  n[S_OFF] = static_cast<double>(off);
+  n[S_FH] = static_cast<double>(fi->fh);
+  Deliver(req, OP_READDIR, ino);
 }
 
 void LlReleasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto* r = New(OP_RELEASEDIR, ino);
-  r->fh = fi->fh;
-  Send(req, r);
+  Nums(req)[S_FH] = static_cast<double>(fi->fh);
+  Deliver(req, OP_RELEASEDIR, ino);
 }
 
-void LlFsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) { fuse_reply_err(req, 0); }
-
-void LlStatfs(fuse_req_t req, fuse_ino_t ino) { Send(req, New(OP_STATFS, ino)); }
+void LlStatfs(fuse_req_t req, fuse_ino_t ino) {
+  Nums(req);
+  Deliver(req, OP_STATFS, ino);
+}
 
 void LlCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
-  auto* r = New(OP_CREATE, parent);
-  r->name = name;
-  r->mode = mode;
-  r->flags = fi->flags;
-  Send(req, r);
+  double* n = Nums(req);
+  n[S_MODE] = mode;
+  n[S_FLAGS] = fi->flags;
+  Deliver(req, OP_CREATE, parent, name);
 }
 
 const fuse_lowlevel_ops kOps = [] {
@@ -305,45 +273,99 @@ const fuse_lowlevel_ops kOps = [] {
   o.open = LlOpen;
   o.read = LlRead;
   o.write = LlWrite;
-  o.flush = LlFlush;
   o.release = LlRelease;
-  o.fsync = LlFsync;
   o.opendir = LlOpendir;
   o.readdir = LlReaddir;
   o.releasedir = LlReleasedir;
-  o.fsyncdir = LlFsyncdir;
   o.statfs = LlStatfs;
   o.create = LlCreate;
   return o;
 }();
 
+// ---- session lifetime ---------------------------------------------------------------
+
+// Free everything of a session whose pending requests are all answered.
+void Release(Session* s) {
+  if (s->polling) uv_poll_stop(&s->poll);
+  s->polling = false;
+  // Closing the fd ends the kernel connection. stop() already detached the mount; a
+  // second unmount by path could hit a newer mount at the same place.
+  if (!s->stopping) fuse_session_unmount(s->se);
+  fuse_session_destroy(s->se);
+  std::free(s->buf.mem);
+  s->handler.Reset();
+  s->numsRef.Reset();
+  if (s->actx != nullptr) napi_async_destroy(s->env, s->actx);
+  if (!s->pollInit) {
+    delete s;
+    return;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->poll), [](uv_handle_t* h) { delete static_cast<Session*>(h->data); });
+}
+
+// The kernel connection is gone (or reading failed): no more requests will come.
+void EndLoop(Session* s, int result) {
+  s->done = true;
+  if (s->polling) uv_poll_stop(&s->poll);
+  s->polling = false;
+  if (s->stopping) return;
+  std::memset(s->nums, 0, sizeof(double) * S_COUNT);
+  s->nums[S_OFF] = result;
+  CallJs(s, OP_EXIT, 0, 0, nullptr, nullptr, nullptr, 0);
+}
+
+// Read and run up to kMaxBatch requests; JS promise jobs run when the scope closes.
+void OnReadable(uv_poll_t* h, int status, int events) {
+  auto* s = static_cast<Session*>(h->data);
+  Napi::Env env(s->env);
+  Napi::HandleScope hs(env);
+  napi_callback_scope scope;
+  napi_open_callback_scope(s->env, s->handler.Value(), s->actx, &scope);
+  s->inCallback = true;
+  if (status < 0) EndLoop(s, status);
+  for (int k = 0; k < kMaxBatch && !s->done && !s->destroyed; k++) {
+    int r = fuse_session_receive_buf(s->se, &s->buf);
+    if (r == -EAGAIN) break;
+    if (r == -EINTR) continue;
+    if (r <= 0) {
+      EndLoop(s, r);
+      break;
+    }
+    fuse_session_process_buf(s->se, &s->buf);
+  }
+  napi_close_callback_scope(s->env, scope);
+  s->inCallback = false;
+  if (s->destroyed) Release(s);
+}
+
 // ---- JS API -----------------------------------------------------------------------
 
+// The pending request of id (removed), or nullptr (answered, or session destroyed).
 fuse_req_t Take(const Napi::CallbackInfo& info) {
   double id = info[0].As<Napi::Number>().DoubleValue();
-  auto it = pending.find(id);
+  auto sit = sessions.find(static_cast<int>(id / kSeqSpan));
+  if (sit == sessions.end()) return nullptr;
+  auto& pending = sit->second->pending;
+  auto it = pending.find(static_cast<uint32_t>(id - static_cast<double>(sit->first) * kSeqSpan));
   if (it == pending.end()) return nullptr;
-  fuse_req_t req = it->second;
+  fuse_req_t req = it->second.req;
   pending.erase(it);
   return req;
 }
 
-struct AttrOut {
-  struct stat st;
-  double timeout;
-};
+double Num(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
 
-void ToStat(const Napi::Object& a, struct stat* st) {
+// Attributes from arguments first..first+7: ino mode nlink uid gid size blocks mtime.
+void ToStat(const Napi::CallbackInfo& info, size_t first, struct stat* st) {
   std::memset(st, 0, sizeof *st);
-  auto num = [&](const char* k) { Napi::Value v = a.Get(k); return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.0; };
-  st->st_ino = static_cast<ino_t>(num("ino"));
-  st->st_mode = static_cast<mode_t>(num("mode"));
-  st->st_nlink = static_cast<nlink_t>(num("nlink"));
-  st->st_uid = static_cast<uid_t>(num("uid"));
-  st->st_gid = static_cast<gid_t>(num("gid"));
-  st->st_size = static_cast<off_t>(num("size"));
-  st->st_blocks = static_cast<blkcnt_t>(num("blocks"));
-  time_t t = static_cast<time_t>(num("mtime"));
+  st->st_ino = static_cast<ino_t>(Num(info, first));
+  st->st_mode = static_cast<mode_t>(Num(info, first + 1));
+  st->st_nlink = static_cast<nlink_t>(Num(info, first + 2));
+  st->st_uid = static_cast<uid_t>(Num(info, first + 3));
+  st->st_gid = static_cast<gid_t>(Num(info, first + 4));
+  st->st_size = static_cast<off_t>(Num(info, first + 5));
+  st->st_blocks = static_cast<blkcnt_t>(Num(info, first + 6));
+  time_t t = static_cast<time_t>(Num(info, first + 7));
   st->st_atim.tv_sec = t;
   st->st_mtim.tv_sec = t;
   st->st_ctim.tv_sec = t;
@@ -365,18 +387,18 @@ Napi::Value ReplyNone(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The entry of replyEntry/replyCreate from (id, attr, timeoutSec, ...).
+// The entry of replyEntry/replyCreate from (id, 8 attribute numbers, timeoutSec, ...).
 fuse_entry_param EntryParam(const Napi::CallbackInfo& info) {
   fuse_entry_param e;
   std::memset(&e, 0, sizeof e);
-  ToStat(info[1].As<Napi::Object>(), &e.attr);
+  ToStat(info, 1, &e.attr);
   e.ino = e.attr.st_ino;
-  e.attr_timeout = info[2].As<Napi::Number>().DoubleValue();
+  e.attr_timeout = Num(info, 9);
   e.entry_timeout = e.attr_timeout;
   return e;
 }
 
-// replyEntry(id, attr, timeoutSec)
+// replyEntry(id, ino, mode, nlink, uid, gid, size, blocks, mtime, timeoutSec)
 Napi::Value ReplyEntry(const Napi::CallbackInfo& info) {
   fuse_req_t req = Take(info);
   if (req == nullptr) return Result(info, -ENOENT);
@@ -384,26 +406,26 @@ Napi::Value ReplyEntry(const Napi::CallbackInfo& info) {
   return Result(info, fuse_reply_entry(req, &e));
 }
 
-// replyCreate(id, attr, timeoutSec, fh)
+// replyCreate(id, ino, mode, nlink, uid, gid, size, blocks, mtime, timeoutSec, fh)
 Napi::Value ReplyCreate(const Napi::CallbackInfo& info) {
   fuse_req_t req = Take(info);
   if (req == nullptr) return Result(info, -ENOENT);
   fuse_entry_param e = EntryParam(info);
   fuse_file_info fi;
   std::memset(&fi, 0, sizeof fi);
-  fi.fh = static_cast<uint64_t>(info[3].As<Napi::Number>().DoubleValue());
+  fi.fh = static_cast<uint64_t>(Num(info, 10));
   fi.direct_io = 1;
   fi.keep_cache = 0;
   return Result(info, fuse_reply_create(req, &e, &fi));
 }
 
-// replyAttr(id, attr, timeoutSec)
+// replyAttr(id, ino, mode, nlink, uid, gid, size, blocks, mtime, timeoutSec)
 Napi::Value ReplyAttr(const Napi::CallbackInfo& info) {
   fuse_req_t req = Take(info);
   if (req == nullptr) return Result(info, -ENOENT);
   struct stat st;
-  ToStat(info[1].As<Napi::Object>(), &st);
-  return Result(info, fuse_reply_attr(req, &st, info[2].As<Napi::Number>().DoubleValue()));
+  ToStat(info, 1, &st);
+  return Result(info, fuse_reply_attr(req, &st, Num(info, 9)));
 }
 
 // replyOpen(id, fh, directIo)
@@ -412,13 +434,13 @@ Napi::Value ReplyOpen(const Napi::CallbackInfo& info) {
   if (req == nullptr) return Result(info, -ENOENT);
   fuse_file_info fi;
   std::memset(&fi, 0, sizeof fi);
-  fi.fh = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+  fi.fh = static_cast<uint64_t>(Num(info, 1));
   fi.direct_io = info[2].As<Napi::Boolean>().Value() ? 1 : 0;
   fi.keep_cache = 0;
   return Result(info, fuse_reply_open(req, &fi));
 }
 
-// replyBuf(id, buffer)
+// replyBuf(id, buffer): written to the device straight from the Buffer (no copy)
 Napi::Value ReplyBuf(const Napi::CallbackInfo& info) {
   fuse_req_t req = Take(info);
   if (req == nullptr) return Result(info, -ENOENT);
@@ -430,7 +452,7 @@ Napi::Value ReplyBuf(const Napi::CallbackInfo& info) {
 Napi::Value ReplyWrite(const Napi::CallbackInfo& info) {
   fuse_req_t req = Take(info);
   if (req == nullptr) return Result(info, -ENOENT);
-  return Result(info, fuse_reply_write(req, static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue())));
+  return Result(info, fuse_reply_write(req, static_cast<size_t>(Num(info, 1))));
 }
 
 // replyReadlink(id, buffer)
@@ -442,22 +464,20 @@ Napi::Value ReplyReadlink(const Napi::CallbackInfo& info) {
   return Result(info, fuse_reply_readlink(req, s.c_str()));
 }
 
-// replyStatfs(id, {bsize, frsize, blocks, bfree, bavail, files, ffree, namemax})
+// replyStatfs(id, bsize, frsize, blocks, bfree, bavail, files, ffree, namemax)
 Napi::Value ReplyStatfs(const Napi::CallbackInfo& info) {
   fuse_req_t req = Take(info);
   if (req == nullptr) return Result(info, -ENOENT);
-  auto a = info[1].As<Napi::Object>();
-  auto num = [&](const char* k) { Napi::Value v = a.Get(k); return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.0; };
   struct statvfs sv;
   std::memset(&sv, 0, sizeof sv);
-  sv.f_bsize = static_cast<unsigned long>(num("bsize"));
-  sv.f_frsize = static_cast<unsigned long>(num("frsize"));
-  sv.f_blocks = static_cast<fsblkcnt_t>(num("blocks"));
-  sv.f_bfree = static_cast<fsblkcnt_t>(num("bfree"));
-  sv.f_bavail = static_cast<fsblkcnt_t>(num("bavail"));
-  sv.f_files = static_cast<fsfilcnt_t>(num("files"));
-  sv.f_ffree = static_cast<fsfilcnt_t>(num("ffree"));
-  sv.f_namemax = static_cast<unsigned long>(num("namemax"));
+  sv.f_bsize = static_cast<unsigned long>(Num(info, 1));
+  sv.f_frsize = static_cast<unsigned long>(Num(info, 2));
+  sv.f_blocks = static_cast<fsblkcnt_t>(Num(info, 3));
+  sv.f_bfree = static_cast<fsblkcnt_t>(Num(info, 4));
+  sv.f_bavail = static_cast<fsblkcnt_t>(Num(info, 5));
+  sv.f_files = static_cast<fsfilcnt_t>(Num(info, 6));
+  sv.f_ffree = static_cast<fsfilcnt_t>(Num(info, 7));
+  sv.f_namemax = static_cast<unsigned long>(Num(info, 8));
   return Result(info, fuse_reply_statfs(req, &sv));
 }
 
@@ -468,8 +488,8 @@ Napi::Value ReplyDir(const Napi::CallbackInfo& info) {
   if (req == nullptr) return Result(info, -ENOENT);
   auto names = info[1].As<Napi::Array>();
   auto types = info[2].As<Napi::Array>();
-  size_t off = static_cast<size_t>(info[3].As<Napi::Number>().DoubleValue());
-  size_t size = static_cast<size_t>(info[4].As<Napi::Number>().DoubleValue());
+  size_t off = static_cast<size_t>(Num(info, 3));
+  size_t size = static_cast<size_t>(Num(info, 4));
   std::vector<char> buf(size);
   size_t used = 0;
   for (uint32_t i = static_cast<uint32_t>(off); i < names.Length(); i++) {
@@ -486,89 +506,111 @@ Napi::Value ReplyDir(const Napi::CallbackInfo& info) {
   return Result(info, fuse_reply_buf(req, buf.data(), used));
 }
 
-void Loop(Session* s) {
-  s->loopResult = fuse_session_loop(s->se);
-  s->done = true;
-  if (!s->stopping) {
-    auto* r = New(OP_EXIT, 0);
-    r->off = s->loopResult;
-    if (s->tsfn.NonBlockingCall(r) != napi_ok) delete r;
-  }
-  s->tsfn.Release();
-}
-
-// mount(mountpoint, options, handler) -> handle; throws on failure.
-Napi::Value Mount(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsFunction()) {
-    Napi::TypeError::New(env, "mount(mountpoint, options, handler)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  auto s = std::make_unique<Session>();
-  s->mountpoint = info[0].As<Napi::String>().Utf8Value();
-  std::string opts = info[1].As<Napi::String>().Utf8Value();
-  std::vector<std::string> argvS = {"pmxcfs", "-o", opts};
-  std::vector<char*> argv;
-  for (auto& a : argvS) argv.push_back(a.data());
-  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-  s->se = fuse_session_new(&args, &kOps, sizeof kOps, s.get());
+// A new session for mountpoint with options; nullptr (and a pending JS error) on failure.
+Session* NewSession(Napi::Env env, const std::string& mountpoint, std::string opts) {
+  auto* s = new Session();
+  s->env = env;
+  s->mountpoint = mountpoint;
+  std::string prog = "pmxcfs", dashO = "-o";
+  char* argv[] = {prog.data(), dashO.data(), opts.data()};
+  fuse_args args = FUSE_ARGS_INIT(3, argv);
+  s->se = fuse_session_new(&args, &kOps, sizeof kOps, s);
   fuse_opt_free_args(&args);
   if (s->se == nullptr) {
+    delete s;
     Napi::Error::New(env, "fuse_session_new failed").ThrowAsJavaScriptException();
-    return env.Undefined();
+    return nullptr;
   }
-  if (fuse_session_mount(s->se, s->mountpoint.c_str()) != 0) {
+  if (fuse_session_mount(s->se, mountpoint.c_str()) != 0) {
     fuse_session_destroy(s->se);
-    Napi::Error::New(env, "fuse_session_mount failed for " + s->mountpoint).ThrowAsJavaScriptException();
+    delete s;
+    Napi::Error::New(env, "fuse_session_mount failed for " + mountpoint).ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return s;
+}
+
+// Watch the session fd on the loop of env; false when libuv refuses it.
+bool StartPolling(Session* s) {
+  int fd = fuse_session_fd(s->se);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(s->env, &loop);
+  s->poll.data = s;
+  if (uv_poll_init(loop, &s->poll, fd) != 0) return false;
+  s->pollInit = true;
+  s->polling = uv_poll_start(&s->poll, UV_READABLE, OnReadable) == 0;
+  return s->polling;
+}
+
+// mount(mountpoint, options, handler, nums: Float64Array(S_COUNT)) -> handle; throws on failure.
+Napi::Value Mount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsFunction() || !info[3].IsTypedArray() ||
+      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info[3].As<Napi::Float64Array>().ElementLength() < S_COUNT) {
+    Napi::TypeError::New(env, "mount(mountpoint, options, handler, nums: Float64Array)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  s->tsfn = Tsfn::New(env, info[2].As<Napi::Function>(), "pmxcfs-fuse", 0, 1, s.get());
-  Session* raw = s.get();
-  raw->thread = std::thread(Loop, raw);
-  int h = nextHandle++;
-  sessions[h] = std::move(s);
-  return Napi::Number::New(env, h);
+  Session* s = NewSession(env, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
+  if (s == nullptr) return env.Undefined();
+  s->handler = Napi::Persistent(info[2].As<Napi::Function>());
+  s->numsRef = Napi::Persistent(info[3].As<Napi::Object>());
+  s->nums = info[3].As<Napi::Float64Array>().Data();
+  napi_async_init(env, info[2], Napi::String::New(env, "pmxcfs-fuse"), &s->actx);
+  s->handle = nextHandle++;
+  if (!StartPolling(s)) {
+    Release(s);
+    Napi::Error::New(env, "uv_poll on the FUSE device failed").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  sessions[s->handle] = s;
+  return Napi::Number::New(env, s->handle);
 }
 
 Session* Get(const Napi::CallbackInfo& info) {
   auto it = sessions.find(info[0].As<Napi::Number>().Int32Value());
-  return it == sessions.end() ? nullptr : it->second.get();
+  return it == sessions.end() ? nullptr : it->second;
 }
 
-// stop(handle): ask the loop to end and detach the mount (lazy, as libfuse 2's
-// fuse_unmount). The loop ends once the kernel connection goes away.
+// stop(handle): detach the mount (lazy, as libfuse 2's fuse_unmount). Requests still
+// coming (files held open) are served until the kernel connection ends; the watch no
+// longer keeps the process alive.
 Napi::Value Stop(const Napi::CallbackInfo& info) {
   Session* s = Get(info);
   if (s == nullptr) return info.Env().Undefined();
   s->stopping = true;
-  fuse_session_exit(s->se);
+  if (s->polling) uv_unref(reinterpret_cast<uv_handle_t*>(&s->poll));
   int r = umount2(s->mountpoint.c_str(), MNT_DETACH);
   return Napi::Number::New(info.Env(), r == 0 ? 0 : -errno);
 }
 
 Napi::Value Done(const Napi::CallbackInfo& info) {
   Session* s = Get(info);
-  return Napi::Boolean::New(info.Env(), s == nullptr || s->done.load());
+  return Napi::Boolean::New(info.Env(), s == nullptr || s->done);
 }
 
-// destroy(handle): join the loop thread (only when done) and free the session.
+// destroy(handle) -> whether the connection had ended by itself. Every request still
+// pending is answered (EIO; forget: none) before the session is freed; a reply
+// arriving later for one of its ids finds no session and is dropped.
 Napi::Value Destroy(const Napi::CallbackInfo& info) {
-  auto it = sessions.find(info[0].As<Napi::Number>().Int32Value());
-  if (it == sessions.end()) return info.Env().Undefined();
-  Session* s = it->second.get();
-  if (!s->done) {
-    // Still serving (files held open on a detached mount): leave the thread; the
-    // process exit closes the device.
-    s->thread.detach();
-    sessions.erase(it->first);
-    it->second.release();
-    return Napi::Boolean::New(info.Env(), false);
+  Session* s = Get(info);
+  if (s == nullptr) return info.Env().Undefined();
+  bool clean = s->done;
+  for (auto& [seq, p] : s->pending) {
+    if (p.none) fuse_reply_none(p.req);
+    else fuse_reply_err(p.req, EIO);
   }
-  s->thread.join();
-  fuse_session_unmount(s->se);
-  fuse_session_destroy(s->se);
-  sessions.erase(it);
-  return Napi::Boolean::New(info.Env(), true);
+  s->pending.clear();
+  sessions.erase(s->handle);
+  s->destroyed = true;
+  if (!s->inCallback) Release(s);  // else OnReadable releases it when the batch ends
+  return Napi::Boolean::New(info.Env(), clean);
+}
+
+// pendingCount(handle) -> requests handed to JS and not yet answered.
+Napi::Value PendingCount(const Napi::CallbackInfo& info) {
+  Session* s = Get(info);
+  return Napi::Number::New(info.Env(), s == nullptr ? 0 : static_cast<double>(s->pending.size()));
 }
 
 // umount2(path, flags) -> 0 or -errno (stale-mount clearing at start).
@@ -583,6 +625,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stop", Napi::Function::New(env, Stop));
   exports.Set("done", Napi::Function::New(env, Done));
   exports.Set("destroy", Napi::Function::New(env, Destroy));
+  exports.Set("pendingCount", Napi::Function::New(env, PendingCount));
   exports.Set("umount2", Napi::Function::New(env, Umount2));
   exports.Set("replyErr", Napi::Function::New(env, ReplyErr));
   exports.Set("replyNone", Napi::Function::New(env, ReplyNone));
@@ -597,6 +640,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("replyDir", Napi::Function::New(env, ReplyDir));
   exports.Set("MNT_FORCE", Napi::Number::New(env, MNT_FORCE));
   exports.Set("MNT_DETACH", Napi::Number::New(env, MNT_DETACH));
+  exports.Set("SLOTS", Napi::Number::New(env, S_COUNT));
   return exports;
 }
 

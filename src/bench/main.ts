@@ -22,13 +22,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../cluster/native.js';
 import { DaemonLab } from '../lab/daemons.js';
 import { Lab, labUnavailable, ownedLabPrefix, type ProcInfo } from '../lab/lab.js';
+import { SETTLE_MS, diffStages, mergeStages, readStages, type StageDump } from './breakdown.js';
+import { addInto, cpuPerOp, sampleCpu, type Pids } from './cpu.js';
 import { measureCpg, type CpgRow } from './cpg-measure.js';
+import { extraReport } from './report.js';
 import { cachedDb } from './gendb.js';
 import { fmt, markdownTable, percentile, rssMiB } from './stats.js';
 import { type IpcFigure, ipcBenchDb, measureIpc, waitIpc } from './ipc.js';
@@ -39,13 +42,14 @@ type Kind = 'C' | 'TS';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const WRITER = fileURLToPath(new URL('./writer.js', import.meta.url));
 const DBLOAD = fileURLToPath(new URL('./dbload.js', import.meta.url));
+const STATLOOP = fileURLToPath(new URL('./statloop.js', import.meta.url));
 const CACHE = '/var/tmp/pmxcfs-bench';
 
 function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
-interface WriteFigure {
+export interface WriteFigure {
   kind: Kind | 'TS fs batch';
   size: number;
   writers: number;
@@ -54,10 +58,18 @@ interface WriteFigure {
   medianMs?: number;
   p99Ms?: number;
   errors: string[];
+  /** Median over rounds of µs CPU per file for each daemon and corosync. */
+  cpuUsPerOp?: Record<string, number>;
+  /** TS: stage sums of node 1 over all rounds (src/util/stages.ts). */
+  stages?: StageDump;
+  /** Ascending latencies (µs), for the charts; not written to the JSON. */
+  latUs?: number[];
 }
 
-interface SyncFigure {
+export interface SyncFigure {
   kind: Kind;
+  /** The worst p99 (ms) of `stat` on nodes 1 and 2's own /etc/pve while they send the full copy. */
+  leaderStatP99Ms: number;
   db: string;
   inodes: number;
   bytes: number;
@@ -107,9 +119,39 @@ class Bench {
     if (from !== undefined) copyFileSync(from, this.dbPath(i));
   }
 
+  /** In /tmp, which the nodes share with the host (their /run is private). */
+  stagesFile(i: number): string {
+    return `/tmp/pmxcfs-bench-${this.lab.prefix}-n${i}-stages.json`;
+  }
+
   start(kind: Kind, i: number, extra: string[] = []): ProcInfo {
     const argv = kind === 'C' ? [this.cBin!, '-f', ...extra] : this.d.cli('-f', ...extra);
-    return this.lab.spawn(i, 'pmxcfs', argv);
+    rmSync(this.stagesFile(i), { force: true });
+    return this.lab.spawn(i, 'pmxcfs', argv, kind === 'TS' ? { env: { ...process.env, PMXCFS_STAGES: this.stagesFile(i) } } : {});
+  }
+
+  /** The daemons and corosyncs of nodes 1..3 by name, for CPU sampling. */
+  pids(): Pids {
+    const out: Record<string, number> = {};
+    for (const i of [1, 2, 3]) {
+      for (const name of ['pmxcfs', 'corosync']) {
+        const p = this.lab.proc(i, name);
+        if (p !== undefined) out[`${name} n${i}`] = p.pid;
+      }
+    }
+    return out;
+  }
+
+  /** One writer run with CPU per op of every process and (TS) node 1's stage sums. */
+  async measuredWriter(kind: Kind, dir: string, size: number, count: number, writers: number): Promise<{ w: Awaited<ReturnType<Bench['writer']>>; cpu: Record<string, number>; stages: StageDump }> {
+    const pids = this.pids();
+    const s0 = kind === 'TS' ? readStages(this.stagesFile(1)) : {};
+    const c0 = sampleCpu(pids);
+    const w = await this.writer(dir, size, count, writers);
+    const c1 = sampleCpu(pids);
+    if (kind === 'TS') await sleep(SETTLE_MS);
+    const stages = kind === 'TS' ? diffStages(s0, readStages(this.stagesFile(1))) : {};
+    return { w, cpu: cpuPerOp(c0, c1, w.ops), stages };
   }
 
   async stop(i: number): Promise<void> {
@@ -122,7 +164,7 @@ class Bench {
     await Promise.all([1, 2, 3].map((i) => this.stop(i)));
   }
 
-  /** dcdb mode lines of node i's daemon log, oldest first. */
+  /** dcdb mode lines of node i's daemon log, oldest first (not the status group's, which logs the same words). */
   modeLines(kind: Kind, i: number): string[] {
     return this.lab
       .readLog(i, 'pmxcfs')
@@ -217,15 +259,17 @@ class Bench {
           [4096, 1000],
           [65536, 300],
         ];
-    const acc = new Map<string, { kind: WriteFigure['kind']; size: number; writers: number; lat: number[]; wallMs: number; ops: number; errors: string[] }>();
-    const add = (kind: WriteFigure['kind'], size: number, writers: number, ops: number, wallMs: number, lat: number[], errors: string[]): void => {
+    type Acc = { kind: WriteFigure['kind']; size: number; writers: number; lat: number[]; wallMs: number; ops: number; errors: string[]; cpu: Record<string, number[]>; stages: StageDump };
+    const acc = new Map<string, Acc>();
+    const add = (kind: WriteFigure['kind'], size: number, writers: number, ops: number, wallMs: number, lat: number[], errors: string[]): Acc => {
       const key = `${kind}/${size}/${writers}`;
-      const a = acc.get(key) ?? { kind, size, writers, lat: [], wallMs: 0, ops: 0, errors: [] };
+      const a = acc.get(key) ?? { kind, size, writers, lat: [], wallMs: 0, ops: 0, errors: [], cpu: {}, stages: {} };
       a.lat.push(...lat);
       a.wallMs += wallMs;
       a.ops += ops;
       a.errors.push(...errors);
       acc.set(key, a);
+      return a;
     };
     for (let r = 0; r < rounds; r++) {
       for (const kind of this.order(r)) {
@@ -234,8 +278,10 @@ class Bench {
         await this.writer(`/etc/pve/warm${r}`, 4096, 50, 1);
         for (const [size, count] of sizes) {
           for (const writers of [1, 4]) {
-            const w = await this.writer(`/etc/pve/b${r}-${size}-${writers}`, size, count, writers);
-            add(kind, size, writers, w.ops, w.wallMs, w.latUs, w.errors);
+            const { w, cpu, stages } = await this.measuredWriter(kind, `/etc/pve/b${r}-${size}-${writers}`, size, count, writers);
+            const a = add(kind, size, writers, w.ops, w.wallMs, w.latUs, w.errors);
+            addInto(a.cpu, cpu);
+            a.stages = mergeStages(a.stages, stages);
             log(`  ${kind} ${size} B x${writers}: ${((w.ops * 1000) / w.wallMs).toFixed(0)} ops/s`);
           }
           if (kind === 'TS') {
@@ -254,54 +300,93 @@ class Bench {
         writers: a.writers,
         ops: a.ops,
         opsPerSec: (a.ops * 1000) / a.wallMs,
-        ...(lat.length > 0 ? { medianMs: percentile(lat, 50) / 1000, p99Ms: percentile(lat, 99) / 1000 } : {}),
+        ...(lat.length > 0 ? { medianMs: percentile(lat, 50) / 1000, p99Ms: percentile(lat, 99) / 1000, latUs: lat } : {}),
         errors: a.errors.slice(0, 5),
+        ...(Object.keys(a.cpu).length > 0 && { cpuUsPerOp: Object.fromEntries(Object.entries(a.cpu).map(([k, v]) => [k, percentile([...v].sort((x, y) => x - y), 50)])) }),
+        ...(Object.keys(a.stages).length > 0 && { stages: a.stages }),
       };
     });
   }
 
   // ---- 2. full-copy sync ----------------------------------------------------------
 
-  async syncOnce(kind: Kind, db: string): Promise<{ seconds: number; joinerRssMiB: number; leaderRssMiB: number }> {
+  async syncOnce(kind: Kind, db: string): Promise<{ seconds: number; joinerRssMiB: number; leaderRssMiB: number; leaderStatP99Ms: number }> {
     await this.stopAll();
     this.resetDb(1, db);
     this.resetDb(2, db);
     this.resetDb(3);
-    this.start(kind, 1);
-    this.start(kind, 2);
+    const senders = [this.start(kind, 1), this.start(kind, 2)];
     await this.waitSynced(kind, [1, 2], 300_000);
-    await sleep(500);
+    await Promise.all(senders.map((p, k) => this.waitMounted(k + 1, p.pid)));
+    const probe = this.statProbe();
+    await sleep(1000); // the probes are running before the joiner starts
     const t0 = performance.now();
     const p = this.start(kind, 3);
-    const deadline = t0 + 600_000;
-    let t1 = 0;
-    for (;;) {
-      if (this.modeLines(kind, 3).some((l) => l.includes('all data is up to date'))) {
-        t1 = performance.now();
-        break;
-      }
-      if (!this.lab.isRunning(3, 'pmxcfs')) throw new Error(`n3 (${kind}) exited during sync:\n${this.lab.readLog(3, 'pmxcfs').slice(-2000)}`);
-      if (performance.now() > deadline) throw new Error(`n3 (${kind}) not synced after 600 s`);
-      await sleep(5);
-    }
+    const t1 = await this.waitJoined(kind, t0 + 600_000);
+    const leaderStatP99Ms = await probe.stop();
     await sleep(1000);
     const joinerRssMiB = (await rssMiB(p.pid)) ?? NaN;
     const leaderRssMiB = (await rssMiB(this.lab.proc(1, 'pmxcfs')!.pid)) ?? NaN;
     await this.waitSynced(kind, [1, 2, 3], 300_000);
-    const sums = await Promise.all([1, 3].map((i) => this.d.checksum(i)));
-    if (sums[0] !== sums[1]) throw new Error(`${kind}: n3 checksum ${sums[1]} differs from n1 ${sums[0]}`);
-    return { seconds: (t1 - t0) / 1000, joinerRssMiB, leaderRssMiB };
+    await this.sameChecksum(kind);
+    return { seconds: (t1 - t0) / 1000, joinerRssMiB, leaderRssMiB, leaderStatP99Ms };
+  }
+
+  /** n1 and n3 hold the same data; a difference must vanish within CONVERGE_MS (writes in flight). */
+  async sameChecksum(kind: Kind): Promise<void> {
+    const CONVERGE_MS = 10_000;
+    const deadline = performance.now() + CONVERGE_MS;
+    for (let k = 0; ; k++) {
+      const sums = await Promise.all([1, 3].map((i) => this.d.checksum(i)));
+      if (sums[0] === sums[1]) {
+        if (k > 0) log(`  ${kind}: n1 and n3 checksums agreed after ${k} retries`);
+        return;
+      }
+      if (performance.now() > deadline) throw new Error(`${kind}: n3 checksum ${sums[1]} differs from n1 ${sums[0]} for ${CONVERGE_MS} ms`);
+      await sleep(500);
+    }
+  }
+
+  /** performance.now() when node 3 logged "all data is up to date". */
+  async waitJoined(kind: Kind, deadline: number): Promise<number> {
+    for (;;) {
+      if (this.modeLines(kind, 3).some((l) => l.includes('all data is up to date'))) return performance.now();
+      if (!this.lab.isRunning(3, 'pmxcfs')) throw new Error(`n3 (${kind}) exited during sync:\n${this.lab.readLog(3, 'pmxcfs').slice(-2000)}`);
+      if (performance.now() > deadline) throw new Error(`n3 (${kind}) not synced after 600 s`);
+      await sleep(5);
+    }
+  }
+
+  /**
+   * `stat` of a missing name in nodes 1 and 2's own /etc/pve in a loop (a negative
+   * lookup is not cached by the kernel, so each one is a FUSE request the daemon must
+   * answer); stop() ends both and returns the worse p99 in ms.
+   */
+  statProbe(): { stop(): Promise<number> } {
+    const stopFile = `/tmp/pmxcfs-bench-${this.lab.prefix}-statloop.stop`;
+    rmSync(stopFile, { force: true });
+    const runs = [1, 2].map((i) => this.lab.exec(i, [process.execPath, STATLOOP, '/etc/pve/.bench-stat-probe', stopFile], { timeoutMs: 900_000 }));
+    return {
+      stop: async (): Promise<number> => {
+        writeFileSync(stopFile, '');
+        const p99 = (await Promise.all(runs)).map((r) => {
+          const lat = (JSON.parse(r.stdout || '{"latUs":[]}') as { latUs: number[] }).latUs.sort((a, b) => a - b);
+          return percentile(lat, 99) / 1000;
+        });
+        return Math.max(...p99);
+      },
+    };
   }
 
   async syncs(dbs: readonly (DbSpec & { file: string; rounds: number })[]): Promise<SyncFigure[]> {
     const out: SyncFigure[] = [];
     for (const spec of dbs) {
-      const runs = new Map<Kind, { seconds: number; joinerRssMiB: number; leaderRssMiB: number }[]>();
+      const runs = new Map<Kind, { seconds: number; joinerRssMiB: number; leaderRssMiB: number; leaderStatP99Ms: number }[]>();
       for (let r = 0; r < spec.rounds; r++) {
         for (const kind of this.order(r)) {
           log(`sync ${spec.label}: round ${r + 1}/${spec.rounds}, ${kind}`);
           const res = await this.syncOnce(kind, spec.file);
-          log(`  ${kind}: ${res.seconds.toFixed(2)} s, joiner RSS ${res.joinerRssMiB.toFixed(0)} MiB`);
+          log(`  ${kind}: ${res.seconds.toFixed(2)} s, joiner RSS ${res.joinerRssMiB.toFixed(0)} MiB, senders' stat p99 ${res.leaderStatP99Ms.toFixed(1)} ms`);
           runs.set(kind, [...(runs.get(kind) ?? []), res]);
         }
       }
@@ -316,6 +401,7 @@ class Bench {
           seconds: percentile(rs.map((x) => x.seconds).sort((a, b) => a - b), 50),
           joinerRssMiB: Math.max(...rs.map((x) => x.joinerRssMiB)),
           leaderRssMiB: Math.max(...rs.map((x) => x.leaderRssMiB)),
+          leaderStatP99Ms: Math.max(...rs.map((x) => x.leaderStatP99Ms)),
         });
       }
     }
@@ -407,6 +493,7 @@ function machine(): Record<string, string> {
     kernel: release(),
     node: process.version,
     corosync,
+    load: loadavg()[0]!.toFixed(1),
   };
 }
 
@@ -488,7 +575,7 @@ function tableRows(x: Measured): string[][] {
 }
 
 /** The printed report: the table and the raw CPG limit. */
-function reportText(b: Bench, cBin: string | undefined, quick: boolean, results: Record<string, unknown>, rows: string[][], cpg: readonly CpgRow[], began: number): string {
+function reportText(b: Bench, cBin: string | undefined, quick: boolean, results: Record<string, unknown>, rows: string[][], cpg: readonly CpgRow[], began: number, extra: string): string {
   const cpgRows = cpg.map((r) => [r.label, r.rttMedianMs.toFixed(3), r.rttP99Ms.toFixed(3), Math.round(r.msgPerSec).toString(), r.mibPerSec.toFixed(1)]);
   const m = results['machine'] as Record<string, string>;
   const text = [
@@ -497,6 +584,8 @@ function reportText(b: Bench, cBin: string | undefined, quick: boolean, results:
     `lab '${b.lab.prefix}': 3 nodes (network namespaces on this machine), writes from node 1 through /etc/pve (FUSE); C = ${cBin ?? 'not measured (PMXCFS_C_BIN unset)'}`,
     '',
     markdownTable(['figure', 'C', 'pmxcfs-ts', 'TS/C', 'target'], rows.filter((r) => r[1] !== '–' || r[2] !== '–')), // parts not run: no row
+    extra,
+    `load average (1 min) at start ${m['load']}, at end ${loadavg()[0]!.toFixed(1)} on ${m['cores']} cores (other work shares the machine: wall-clock figures vary, CPU per file less)`,
     '',
     'Raw CPG limit (cpg-agent on node 1, send → own agreed delivery):',
     '',
@@ -555,7 +644,7 @@ async function main(): Promise<number> {
 
     // 1. writes
     const writes = want('writes') ? await b.writes(quick ? 1 : 2) : [];
-    results['writes'] = writes;
+    results['writes'] = writes.map(({ latUs: _lat, ...w }) => w);
 
     // 2. full-copy sync
     const syncs = want('sync') ? await b.syncs(dbs) : [];
@@ -572,14 +661,16 @@ async function main(): Promise<number> {
     const ipc = want('ipc') ? await b.ipc(quick ? 1 : 3, quick ? 500 : 2000) : [];
     results['ipc'] = ipc;
 
-    const text = reportText(b, cBin, quick, results, tableRows({ have: cBin !== undefined, dbs, writes, syncs, loads, inproc, cpg, ipc }), cpg, began);
-    results['table'] = text;
-    process.stdout.write(text + '\n');
     const dir = join(packageRoot(), 'bench');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    const base = join(dir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const extra = extraReport(writes, syncs, base);
+    const text = reportText(b, cBin, quick, results, tableRows({ have: cBin !== undefined, dbs, writes, syncs, loads, inproc, cpg, ipc }), cpg, began, extra.text);
+    results['table'] = text;
+    process.stdout.write(text + '\n');
+    const file = `${base}.json`;
     writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-    log(`wrote ${file}`);
+    log(`wrote ${file}, ${extra.files.join(', ')}`);
     return 0;
   } finally {
     await b.lab.down();

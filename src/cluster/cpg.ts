@@ -13,6 +13,7 @@
  */
 
 import { CsError, type ConfChange, type MemberId, type Transport, type TransportHandlers } from './transport.js';
+import { stageMark, stageSpan, stagesOn } from '../util/stages.js';
 import { CorosyncError, isFatalCsError, loadCorosync, type CorosyncAddon, type NativeCpg, type NativeCpgAddress } from './native.js';
 
 /** cpg_guarantee_t */
@@ -73,7 +74,10 @@ export class CpgTransport implements Transport {
     const totem = options.totem;
     this.cpg = new Cpg({
       deliver: (nodeid, pid, message) => {
+        const t0 = stagesOn ? process.hrtime.bigint() : 0n;
+        if (nodeid === this.local.nodeid && pid === this.local.pid) stageMark('deliver');
         if (!this.closed) this.handlers.deliver({ nodeid, pid }, message);
+        stageSpan('cpg delivery (JS)', t0);
       },
       confchg: (members, left, joined) => {
         if (this.closed) return;
@@ -137,7 +141,9 @@ export class CpgTransport implements Transport {
   send(buffers: readonly Buffer[]): number {
     if (this.closed) return CsError.BAD_HANDLE;
     if (this.queue.length > 0) return this.enqueue(buffers);
+    stageMark('send');
     const err = this.cpg.mcastJoined(buffers, CpgType.AGREED);
+    stageMark('sent');
     if (err === CsError.OK) return err;
     if (err === CsError.TRY_AGAIN) {
       const r = this.enqueue(buffers);

@@ -1,5 +1,6 @@
-/** Loader and types of build/Release/fuse.node (native/fuse.cc). */
+/** Loader and types of build/Release/fuse.node (native/fuse.cc), and the JS face of it. */
 import { addonLoader } from '../util/addon.js';
+import { stageBegin, stageEnd } from '../util/stages.js';
 
 /** Request kinds (native/fuse.cc: enum Op). */
 export const FuseOp = {
@@ -76,11 +77,15 @@ export interface FuseStatfs {
   namemax: number;
 }
 
+/** The addon as JS sees it (src/fuse/fs.ts, src/fuse/mount.ts). */
 export interface FuseAddon {
   mount(mountpoint: string, options: string, handler: (req: FuseRequest) => void): number;
   stop(handle: number): number;
   done(handle: number): boolean;
+  /** Answers every request still pending (EIO) and frees the session; true if the connection had ended. */
   destroy(handle: number): boolean;
+  /** Requests handed to JS and not yet answered. */
+  pendingCount(handle: number): number;
   umount2(path: string, flags: number): number;
   replyErr(id: number, errno: number): number;
   replyNone(id: number): void;
@@ -97,4 +102,93 @@ export interface FuseAddon {
   readonly MNT_DETACH: number;
 }
 
-export const fuseAddon = addonLoader<FuseAddon>('fuse');
+/** Slots of the Float64Array that carries a request's numbers (native/fuse.cc: enum Slot). */
+const Slot = { SIZE: 0, OFF: 1, FLAGS: 2, FH: 3, MODE: 4, TOSET: 5, UID: 6, GID: 7, ATIME: 8, MTIME: 9, CTX_UID: 10, CTX_GID: 11, CTX_PID: 12, INO2: 13 } as const;
+
+type RawHandler = (op: number, id: number, ino: number, name: Buffer | undefined, name2: Buffer | undefined, data: Buffer | undefined) => void;
+
+/**
+ * build/Release/fuse.node: attributes travel as positional numbers and a request's
+ * numbers in a shared Float64Array, because each property read or write across
+ * N-API costs more than the whole JS-side object construction.
+ */
+interface RawFuseAddon
+  extends Pick<FuseAddon, 'MNT_FORCE' | 'MNT_DETACH' | 'stop' | 'done' | 'destroy' | 'pendingCount' | 'umount2' | 'replyErr' | 'replyNone' | 'replyOpen' | 'replyBuf' | 'replyWrite' | 'replyReadlink' | 'replyDir'> {
+  readonly SLOTS: number;
+  mount(mountpoint: string, options: string, handler: RawHandler, nums: Float64Array): number;
+  replyEntry(id: number, ino: number, mode: number, nlink: number, uid: number, gid: number, size: number, blocks: number, mtime: number, timeout: number): number;
+  replyCreate(id: number, ino: number, mode: number, nlink: number, uid: number, gid: number, size: number, blocks: number, mtime: number, timeout: number, fh: number): number;
+  replyAttr(id: number, ino: number, mode: number, nlink: number, uid: number, gid: number, size: number, blocks: number, mtime: number, timeout: number): number;
+  replyStatfs(id: number, bsize: number, frsize: number, blocks: number, bfree: number, bavail: number, files: number, ffree: number, namemax: number): number;
+}
+
+/** The FuseRequest of one raw handler call; reads the slots before they are reused. */
+function request(n: Float64Array, op: number, id: number, ino: number, name: Buffer | undefined, name2: Buffer | undefined, data: Buffer | undefined): FuseRequest {
+  const setattr = op === FuseOp.SETATTR;
+  return {
+    id,
+    op,
+    ino,
+    ...(name !== undefined && { name }),
+    ...(op === FuseOp.RENAME && { newparent: n[Slot.INO2]!, newname: name2! }),
+    size: n[Slot.SIZE]!,
+    off: n[Slot.OFF]!,
+    flags: n[Slot.FLAGS]!,
+    fh: n[Slot.FH]!,
+    mode: n[Slot.MODE]!,
+    ...(setattr && { toSet: n[Slot.TOSET]!, gid: n[Slot.GID]!, atime: n[Slot.ATIME]!, mtime: n[Slot.MTIME]! }),
+    uid: setattr ? n[Slot.UID]! : n[Slot.CTX_UID]!,
+    ...(data !== undefined && { data }),
+    ctxUid: n[Slot.CTX_UID]!,
+    ctxGid: n[Slot.CTX_GID]!,
+    ctxPid: n[Slot.CTX_PID]!,
+  };
+}
+
+/** A reply went out: the end of the request's stage timing. */
+function answered<T>(id: number, result: T): T {
+  stageEnd(id);
+  return result;
+}
+
+function wrap(raw: RawFuseAddon): FuseAddon {
+  return {
+    MNT_FORCE: raw.MNT_FORCE,
+    MNT_DETACH: raw.MNT_DETACH,
+    mount(mountpoint, options, handler) {
+      const nums = new Float64Array(raw.SLOTS);
+      return raw.mount(
+        mountpoint,
+        options,
+        (op, id, ino, name, name2, data) => {
+          stageBegin(id, op);
+          handler(request(nums, op, id, ino, name, name2, data));
+        },
+        nums,
+      );
+    },
+    stop: (h) => raw.stop(h),
+    done: (h) => raw.done(h),
+    destroy: (h) => raw.destroy(h),
+    pendingCount: (h) => raw.pendingCount(h),
+    umount2: (p, f) => raw.umount2(p, f),
+    replyErr: (id, e) => answered(id, raw.replyErr(id, e)),
+    replyNone: (id) => answered(id, raw.replyNone(id)),
+    replyEntry: (id, a, t) => answered(id, raw.replyEntry(id, a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, a.blocks, a.mtime, t)),
+    replyCreate: (id, a, t, fh) => answered(id, raw.replyCreate(id, a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, a.blocks, a.mtime, t, fh)),
+    replyAttr: (id, a, t) => answered(id, raw.replyAttr(id, a.ino, a.mode, a.nlink, a.uid, a.gid, a.size, a.blocks, a.mtime, t)),
+    replyOpen: (id, fh, d) => answered(id, raw.replyOpen(id, fh, d)),
+    replyBuf: (id, b) => answered(id, raw.replyBuf(id, b)),
+    replyWrite: (id, n) => answered(id, raw.replyWrite(id, n)),
+    replyReadlink: (id, b) => answered(id, raw.replyReadlink(id, b)),
+    replyStatfs: (id, s) => answered(id, raw.replyStatfs(id, s.bsize, s.frsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.namemax)),
+    replyDir: (id, names, types, off, size) => answered(id, raw.replyDir(id, names, types, off, size)),
+  };
+}
+
+const rawFuse = addonLoader<RawFuseAddon>('fuse');
+let wrapped: FuseAddon | undefined;
+
+export function fuseAddon(): FuseAddon {
+  return (wrapped ??= wrap(rawFuse()));
+}

@@ -10,6 +10,7 @@
  */
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
+import { stageMark, stageSpan, stagesOn } from '../util/stages.js';
 import { type U64, u64, u64ToSql } from '../wire/u64.js';
 import { metrics } from '../metrics/metrics.js';
 
@@ -198,11 +199,14 @@ export class Database {
     // Prepared once: better-sqlite3's db.transaction(fn) builds a new wrapper per call,
     // which cost ~0.5 ms per change (measured with --cpu-prof on the write path).
     const { begin, commit, rollback } = this.txStatements();
+    const t0 = stagesOn ? process.hrtime.bigint() : 0n;
     const started = performance.now();
     begin.run();
     try {
       const result = fn();
       commit.run();
+      stageMark('commit');
+      stageSpan('SQLite transaction', t0);
       metrics.sqliteCommit((performance.now() - started) / 1000);
       return result;
     } catch (err) {

@@ -1,0 +1,45 @@
+/**
+ * CPU time per operation per process, from /proc/PID/stat (utime + stime, clock
+ * ticks): the bench samples the daemons and corosyncs of every lab node around a
+ * batch of writes. On a shared 2-core machine this is the figure that turns into
+ * latency, and it is far less noisy than wall-clock time.
+ */
+import { readFileSync } from 'node:fs';
+
+/** USER_HZ on Linux (sysconf(_SC_CLK_TCK)); /proc/PID/stat counts in these ticks. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process in µs, or NaN when it is gone. */
+export function cpuUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): state is field 3.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Named processes to sample, e.g. { 'pmxcfs n1': 1234, 'corosync n1': 1200 }. */
+export type Pids = Readonly<Record<string, number>>;
+
+export interface CpuSample {
+  readonly at: Readonly<Record<string, number>>;
+}
+
+export function sampleCpu(pids: Pids): CpuSample {
+  return { at: Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuUs(pid)])) };
+}
+
+/** µs of CPU per operation for each process between two samples. */
+export function cpuPerOp(a: CpuSample, b: CpuSample, ops: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b.at)) out[k] = (v - (a.at[k] ?? NaN)) / Math.max(1, ops);
+  return out;
+}
+
+/** Add per-op figures of several runs (for averaging by the caller). */
+export function addInto(acc: Record<string, number[]>, x: Record<string, number>): void {
+  for (const [k, v] of Object.entries(x)) (acc[k] ??= []).push(v);
+}
