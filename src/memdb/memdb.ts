@@ -34,6 +34,7 @@ import { type Clock, type Log, silentLog, systemClock } from '../util/log.js';
 import { assert } from '../util/assert.js';
 import { Database, DatabaseError, type RowWrite, VERSION_FILENAME } from './database.js';
 import { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTDIR, ENOTEMPTY } from './errno.js';
+import { indexMatchesTree } from './invariants.js';
 import { LoadError, loadTree } from './load.js';
 import { isForbiddenName, pathComponents, pathIsLockdir, splitPath } from './path.js';
 import { digestOf, makeEntry, makeRoot, type TreeEntry } from './tree.js';
@@ -68,6 +69,11 @@ export interface Statfs {
 export interface MemdbOptions {
   readonly now?: Clock;
   readonly log?: Log;
+  /**
+   * Check "index equals tree" (a walk of the whole tree) after every change: for tests
+   * and debugging only. Defaults to the environment variable PMXCFS_CHECK_INVARIANTS=1.
+   */
+  readonly checkInvariants?: boolean;
 }
 
 export class MemdbOpenError extends Error {}
@@ -86,6 +92,7 @@ export class Memdb {
   onReload: () => void = () => {};
   private readonly now: Clock;
   private readonly log: Log;
+  private readonly checkInvariants: boolean;
 
   private constructor(db: Database, root: TreeEntry, index: Map<U64, TreeEntry>, options: MemdbOptions) {
     this.db = db;
@@ -93,6 +100,7 @@ export class Memdb {
     this.index = index;
     this.now = options.now ?? systemClock;
     this.log = options.log ?? silentLog;
+    this.checkInvariants = options.checkInvariants ?? process.env.PMXCFS_CHECK_INVARIANTS === '1';
   }
 
   /** memdb_open: open or create the database read-write and load it. */
@@ -180,15 +188,36 @@ export class Memdb {
     this.log.error({ err: (err as Error).message }, 'database write failed - memdb is now read-only until restart');
   }
 
+  /**
+   * The last step of every change: the root takes the change's version, exactly one
+   * above the previous (C: memdb->root->version++), after the entry was placed.
+   */
   private setRoot(version: U64, writer: number, mtime: number): void {
+    assert(version === u64Inc(this.root.version), `root version ${version} does not follow ${this.root.version}`);
     this.root = makeRoot(version, writer, mtime, this.root.children!);
     this.index.set(0, this.root);
+    if (this.checkInvariants) this.assertIndexMatchesTree();
   }
 
-  /** Put an entry object in place of its predecessor (same inode) in parent and index. */
+  /**
+   * Put an entry object in place of its predecessor (same inode) in parent and index,
+   * after its row was persisted. Pre: the parent is an indexed directory and the
+   * entry's parent field names it; the inode is new, or held by the entry being
+   * replaced under the same name (inodes stay unique).
+   */
   private place(parent: TreeEntry, entry: TreeEntry): void {
-    parent.children!.set(entry.name, entry);
+    assert(parent.children !== null && this.index.get(parent.inode) === parent, `parent ${parent.inode} of inode ${entry.inode} is not an indexed directory`);
+    assert(entry.parent === parent.inode, `inode ${entry.inode} has parent ${entry.parent}, placed in ${parent.inode}`);
+    const previous = this.index.get(entry.inode);
+    assert(previous === undefined || previous === parent.children.get(entry.name), `inode ${entry.inode} is already in the tree elsewhere`);
+    assert(entry.inode !== 0 && entry.version !== 0, `inode ${entry.inode} placed with version ${entry.version}`);
+    parent.children.set(entry.name, entry);
     this.index.set(entry.inode, entry);
+  }
+
+  private assertIndexMatchesTree(): void {
+    const broken = indexMatchesTree(this);
+    assert(broken === null, `index equals tree: ${broken}`);
   }
 
   private unlinkFromMemory(parent: TreeEntry, entry: TreeEntry): void {
@@ -569,6 +598,7 @@ export class Memdb {
     }
     this.root = loaded.root;
     this.index = loaded.index;
+    if (this.checkInvariants) this.assertIndexMatchesTree();
     this.onReload();
     if (!this.recreateVmlist()) {
       this.errors = true;
