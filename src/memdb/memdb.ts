@@ -35,9 +35,9 @@ import { assert } from '../util/assert.js';
 import { Database, DatabaseError, type RowWrite, VERSION_FILENAME } from './database.js';
 import { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTDIR, ENOTEMPTY } from './errno.js';
 import { indexMatchesTree } from './invariants.js';
-import { LoadError, loadTree } from './load.js';
+import { LoadError, type LoadedTree, loadTree } from './load.js';
 import { isForbiddenName, pathComponents, pathIsLockdir, splitPath } from './path.js';
-import { digestOf, makeEntry, makeRoot, type TreeEntry } from './tree.js';
+import { digestOf, type DirEntry, type FileEntry, makeDir, makeFile, makeRoot, replaceEntry, type TreeEntry } from './tree.js';
 import { pathVmConfig, validNodename, type VmInfo, VmList, vmTypeOfSubdir, nameIsVmConfig } from './vmlist.js';
 
 /** memdb.c: MEMDB_MAX_FILE_SIZE — the only size limit C enforces on the replicated path. */
@@ -79,7 +79,7 @@ export interface MemdbOptions {
 export class MemdbOpenError extends Error {}
 
 export class Memdb {
-  root: TreeEntry;
+  root: DirEntry;
   index: Map<U64, TreeEntry>;
   /** Sticky: once set every change returns −EIO until the daemon restarts (memdb.md §11). */
   errors = false;
@@ -94,7 +94,7 @@ export class Memdb {
   private readonly log: Log;
   private readonly checkInvariants: boolean;
 
-  private constructor(db: Database, root: TreeEntry, index: Map<U64, TreeEntry>, options: MemdbOptions) {
+  private constructor(db: Database, root: DirEntry, index: Map<U64, TreeEntry>, options: MemdbOptions) {
     this.db = db;
     this.root = root;
     this.index = index;
@@ -125,7 +125,7 @@ export class Memdb {
         // A new file: C gives it version 1, writer 0, mtime now.
         const fresh = { version: 1, writer: 0, mtime: memdb.now() };
         db.writeRoot(fresh);
-        memdb.root = makeRoot(fresh.version, fresh.writer, fresh.mtime, root.children!);
+        memdb.root = makeRoot(fresh.version, fresh.writer, fresh.mtime, root.children);
         memdb.index.set(0, memdb.root);
       }
     } catch (err) {
@@ -147,23 +147,25 @@ export class Memdb {
 
   // ---- lookup ---------------------------------------------------------------
 
-  /** memdb_lookup_path: the entry (or null) and the last directory searched. */
-  lookup(path: string): { entry: TreeEntry | null; parent: TreeEntry | null } {
+  /** memdb_lookup_path: the entry (or null) and the last directory searched (the entry's parent when found). */
+  lookup(path: string): { entry: TreeEntry | null; parent: DirEntry | null } {
     const parts = pathComponents(path);
     if (parts === 'root') return { entry: this.root, parent: null };
-    let cur: TreeEntry | null = this.root;
-    let parent: TreeEntry | null = null;
+    let cur: TreeEntry = this.root;
+    let parent: DirEntry | null = null;
     for (const name of parts) {
-      parent = cur!;
       // Looking up below a file fails (C: g_return_val_if_fail on DT_DIR).
-      cur = parent.children === null ? null : (parent.children.get(name) ?? null);
-      if (cur === null) break;
+      if (cur.type !== DT_DIR) return { entry: null, parent };
+      parent = cur;
+      const next = cur.children.get(name);
+      if (next === undefined) return { entry: null, parent };
+      cur = next;
     }
     return { entry: cur, parent };
   }
 
   /** The directory named by `dirname`, or the errno C returns for it. */
-  private lookupDir(dirname: string): TreeEntry | number {
+  private lookupDir(dirname: string): DirEntry | number {
     const dir = this.lookup(dirname).entry;
     if (dir === null) return -ENOENT;
     if (dir.type !== DT_DIR) return -ENOTDIR;
@@ -194,7 +196,7 @@ export class Memdb {
    */
   private setRoot(version: U64, writer: number, mtime: number): void {
     assert(version === u64Inc(this.root.version), `root version ${version} does not follow ${this.root.version}`);
-    this.root = makeRoot(version, writer, mtime, this.root.children!);
+    this.root = makeRoot(version, writer, mtime, this.root.children);
     this.index.set(0, this.root);
     if (this.checkInvariants) this.assertIndexMatchesTree();
   }
@@ -205,8 +207,8 @@ export class Memdb {
    * entry's parent field names it; the inode is new, or held by the entry being
    * replaced under the same name (inodes stay unique).
    */
-  private place(parent: TreeEntry, entry: TreeEntry): void {
-    assert(parent.children !== null && this.index.get(parent.inode) === parent, `parent ${parent.inode} of inode ${entry.inode} is not an indexed directory`);
+  private place(parent: DirEntry, entry: TreeEntry): void {
+    assert(this.index.get(parent.inode) === parent, `parent ${parent.inode} of inode ${entry.inode} is not an indexed directory`);
     assert(entry.parent === parent.inode, `inode ${entry.inode} has parent ${entry.parent}, placed in ${parent.inode}`);
     const previous = this.index.get(entry.inode);
     assert(previous === undefined || previous === parent.children.get(entry.name), `inode ${entry.inode} is already in the tree elsewhere`);
@@ -220,9 +222,9 @@ export class Memdb {
     assert(broken === null, `index equals tree: ${broken}`);
   }
 
-  private unlinkFromMemory(parent: TreeEntry, entry: TreeEntry): void {
+  private unlinkFromMemory(parent: DirEntry, entry: TreeEntry): void {
     assert(parent.inode === entry.parent, `entry ${entry.inode} is not a child of ${parent.inode}`);
-    parent.children!.delete(entry.name);
+    parent.children.delete(entry.name);
     this.index.delete(entry.inode);
   }
 
@@ -247,7 +249,7 @@ export class Memdb {
     if (isForbiddenName(basename)) return -EACCES;
     const vm = pathVmConfig(path);
     if (vm !== null && this.vmlist.differentExists(vm)) return -EEXIST;
-    const old = parent.children!.get(basename) ?? null;
+    const old = parent.children.get(basename) ?? null;
     if (old !== null) {
       if (old.type !== DT_REG) return -ENOTDIR;
       if (create) return -EEXIST;
@@ -276,7 +278,7 @@ export class Memdb {
     // file without buffer keeps size = offset with no data (memdb.md pitfall 2).
     if (content !== null && content.length === 0) content = null;
 
-    const entry = makeEntry({ inode: old?.inode ?? version, parent: parent.inode, version, writer, mtime, size, type: DT_REG, name: basename, data: content });
+    const entry = makeFile({ inode: old?.inode ?? version, parent: parent.inode, version, writer, mtime, size, type: DT_REG, name: basename, data: content });
     if (!this.persist({ entry: fileRow(entry), root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
     this.setRoot(version, writer, mtime);
@@ -291,9 +293,9 @@ export class Memdb {
     const parent = this.lookupDir(dirname);
     if (typeof parent === 'number') return parent;
     if (isForbiddenName(basename)) return -EACCES;
-    if (parent.children!.has(basename)) return -EEXIST;
+    if (parent.children.has(basename)) return -EEXIST;
     const version = u64Inc(this.root.version);
-    const entry = makeEntry({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null });
+    const entry = makeDir({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null });
     if (!this.persist({ entry: { ...entry, data: null }, root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
     this.setRoot(version, writer, mtime);
@@ -310,7 +312,7 @@ export class Memdb {
     if (entry === null) return -ENOENT;
     if (parent === null) return -EACCES;
     if (entry.type === DT_DIR) {
-      if (entry.children!.size > 0) return -ENOTEMPTY;
+      if (entry.children.size > 0) return -ENOTEMPTY;
       this.locks.delete(path);
     }
     const version = u64Inc(this.root.version);
@@ -336,7 +338,7 @@ export class Memdb {
     }
     if (source.type === DT_DIR && pathIsLockdir(from)) return -EACCES;
 
-    let target: TreeEntry;
+    let target: DirEntry;
     let name: string;
     let deleteInode: U64 = 0;
     const existing = this.lookup(to);
@@ -346,7 +348,7 @@ export class Memdb {
       // refuse it deterministically instead. The kernel never sends it.
       if (victim === source) return -EINVAL;
       if (existing.parent === null) return -EACCES;
-      if (victim.type === DT_DIR && victim.children!.size > 0) return -ENOTEMPTY;
+      if (victim.type === DT_DIR && victim.children.size > 0) return -ENOTEMPTY;
       // C unlinks the target from memory here, before the last check below, so a
       // failing rename of a non-empty directory still drops it from memory (pitfall 3).
       this.unlinkFromMemory(existing.parent, victim);
@@ -360,16 +362,13 @@ export class Memdb {
       target = dir;
       name = split.basename;
     }
-    if (source.type === DT_DIR && source.children!.size > 0) return this.dropVictimRow(deleteInode, -ENOTEMPTY);
+    if (source.type === DT_DIR && source.children.size > 0) return this.dropVictimRow(deleteInode, -ENOTEMPTY);
     // Moving a directory into itself detaches it and reads freed memory in C
     // (pitfall 5); refuse it. Only reachable with an empty directory.
     if (target === source) return this.dropVictimRow(deleteInode, -EINVAL);
 
     const version = u64Inc(this.root.version);
-    const moved = makeEntry(
-      { inode: source.inode, parent: target.inode, version, writer, mtime, size: source.size, type: source.type, name, data: source.data },
-      source.children,
-    );
+    const moved = replaceEntry(source, { inode: source.inode, parent: target.inode, version, writer, mtime, size: source.size, type: source.type, name, data: source.data });
     if (!this.persist({ deleteInode, entry: touchedRow(moved), root: { version, writer, mtime } })) return -EIO;
     this.unlinkFromMemory(sourceParent, source);
     this.place(target, moved);
@@ -406,13 +405,13 @@ export class Memdb {
     const parent = this.lookupDir(dirname);
     if (typeof parent === 'number') return parent;
     if (isForbiddenName(basename)) return -EACCES;
-    const old = parent.children!.get(basename);
+    const old = parent.children.get(basename);
     if (old === undefined) return -ENOENT;
     const isLock = dirname === 'priv/lock' && old.type === DT_DIR;
     // utime(lock, 0) means "unlock"; a lock's mtime moves only forward, by its writer.
     if (isLock && (mtime < old.mtime || old.writer !== writer)) return -EACCES;
     const version = u64Inc(this.root.version);
-    const entry = makeEntry({ ...old, version, writer, mtime }, old.children);
+    const entry = replaceEntry(old, { ...old, version, writer, mtime });
     if (!this.persist({ entry: touchedRow(entry), root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
     this.setRoot(version, writer, mtime);
@@ -435,7 +434,7 @@ export class Memdb {
   readdir(path: string): TreeEntry[] {
     const { entry } = this.lookup(path);
     if (entry === null || entry.type !== DT_DIR) return [];
-    return [...entry.children!.values()];
+    return [...entry.children.values()];
   }
 
   getattr(path: string): TreeEntry | null {
@@ -484,7 +483,7 @@ export class Memdb {
     if (entry === null || entry.type !== DT_DIR) return;
     const now = this.now();
     const locks = new Map<string, LockInfo>();
-    for (const child of entry.children!.values()) {
+    for (const child of entry.children.values()) {
       if (child.type !== DT_DIR) continue;
       const path = `priv/lock/${child.name}`;
       locks.set(path, { path, ltime: now, csum: entryCsum(child) });
@@ -500,17 +499,17 @@ export class Memdb {
     if (nodes === null || nodes.type !== DT_DIR) return true;
     const list = new Map<number, VmInfo>();
     let ok = true;
-    for (const node of nodes.children!.values()) {
+    for (const node of nodes.children.values()) {
       if (node.type !== DT_DIR || !validNodename(node.name)) continue;
       for (const sub of ['qemu-server', 'openvz', 'lxc']) {
-        const dir = node.children!.get(sub);
+        const dir = node.children.get(sub);
         if (dir === undefined) continue;
         if (dir.type !== DT_DIR) {
           ok = false;
           continue;
         }
         const type = vmTypeOfSubdir(sub)!;
-        for (const file of dir.children!.values()) {
+        for (const file of dir.children.values()) {
           if (file.type !== DT_REG) continue;
           const vmid = nameIsVmConfig(file.name);
           if (vmid === null) continue;
@@ -539,8 +538,8 @@ export class Memdb {
       const e = this.index.get(inode);
       if (e === undefined || e.type !== DT_REG || e.size === 0 || e.data !== null) continue;
       const parent = this.index.get(e.parent);
-      assert(parent !== undefined && parent.children !== null, `invariant: parent of inode ${inode} missing`);
-      this.place(parent, makeEntry({ ...e, size: 0, data: null }));
+      assert(parent !== undefined && parent.type === DT_DIR, `invariant: parent of inode ${inode} missing`);
+      this.place(parent, makeFile({ ...e, size: 0, data: null }));
       changed.push(inode);
     }
     return changed;
@@ -568,7 +567,7 @@ export class Memdb {
    * errors flag is set and memory is untouched.
    */
   commitUpdate(master: MemdbIndex, local: MemdbIndex, updates: readonly EntryFields[]): boolean {
-    let loaded: { root: TreeEntry; index: Map<U64, TreeEntry> };
+    let loaded: LoadedTree;
     try {
       loaded = this.db.transaction(() => {
         const keep = new Set(master.entries.map((e) => e.inode));
@@ -630,7 +629,7 @@ export function encodeTreeIndex(root: TreeEntry, sorted: readonly TreeEntry[]): 
 }
 
 /** The row of a file: data only when size > 0 (NULL otherwise, also for the truncate quirk). */
-function fileRow(e: TreeEntry): RowWrite {
+function fileRow(e: FileEntry): RowWrite {
   return { ...e, data: e.size > 0 ? e.data : null };
 }
 

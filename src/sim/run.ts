@@ -33,7 +33,7 @@ import { type NodeProcess, SimCluster, describeSnap, nodeName, snapEntry, snapEq
 import { Rng } from '../util/rng.js';
 import { DfsmMode } from '../dfsm/types.js';
 import { DT_DIR } from '../wire/entry.js';
-import type { TreeEntry } from '../memdb/tree.js';
+import type { DirEntry } from '../memdb/tree.js';
 import { u64Compare } from '../wire/u64.js';
 
 export type Profile = 'calm' | 'faulty';
@@ -242,8 +242,8 @@ class Runner {
   private walk(memdb: NodeProcess['memdb']): { files: string[]; dirs: string[] } {
     const files: string[] = [];
     const dirs: string[] = [''];
-    const rec = (e: TreeEntry, prefix: string, depth: number) => {
-      for (const child of e.children!.values()) {
+    const rec = (e: DirEntry, prefix: string, depth: number) => {
+      for (const child of e.children.values()) {
         const p = prefix === '' ? child.name : `${prefix}/${child.name}`;
         if (p === 'priv') continue;
         if (child.type === DT_DIR) {
