@@ -30,7 +30,8 @@ import { DT_DIR, DT_REG, type EntryFields } from '../wire/entry.js';
 import { type U64, u64Compare, u64Inc } from '../wire/u64.js';
 import { databaseChecksum, entryCsum } from '../wire/hash.js';
 import { encodeIndex, indexEquals, type MemdbIndex } from '../wire/memdb-index.js';
-import { type Clock, type Log, silentLog, systemClock } from '../util/log.js';
+import { type Log, silentLog } from '../util/log.js';
+import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { assert } from '../util/assert.js';
 import { Database, DatabaseError, type RowWrite, VERSION_FILENAME } from './database.js';
 import { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTDIR, ENOTEMPTY } from './errno.js';
@@ -67,7 +68,8 @@ export interface Statfs {
 }
 
 export interface MemdbOptions {
-  readonly now?: Clock;
+  /** For the lock cache and a new file's root mtime (seconds via nowSeconds). */
+  readonly clock?: Clock;
   readonly log?: Log;
   /**
    * Check "index equals tree" (a walk of the whole tree) after every change: for tests
@@ -90,7 +92,7 @@ export class Memdb {
   onChange: (path: string) => void = () => {};
   /** Called after the whole database was (re)loaded by a sync commit. */
   onReload: () => void = () => {};
-  private readonly now: Clock;
+  private readonly clock: Clock;
   private readonly log: Log;
   private readonly checkInvariants: boolean;
 
@@ -98,7 +100,7 @@ export class Memdb {
     this.db = db;
     this.root = root;
     this.index = index;
-    this.now = options.now ?? systemClock;
+    this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLog;
     this.checkInvariants = options.checkInvariants ?? process.env.PMXCFS_CHECK_INVARIANTS === '1';
   }
@@ -123,7 +125,7 @@ export class Memdb {
       if (initialize) db.activate();
       if (initialize && root.version === 0) {
         // A new file: C gives it version 1, writer 0, mtime now.
-        const fresh = { version: 1, writer: 0, mtime: memdb.now() };
+        const fresh = { version: 1, writer: 0, mtime: nowSeconds(memdb.clock) };
         db.writeRoot(fresh);
         memdb.root = makeRoot(fresh.version, fresh.writer, fresh.mtime, root.children);
         memdb.index.set(0, memdb.root);
@@ -462,7 +464,7 @@ export class Memdb {
 
   /** memdb_lock_expired: also creates or resets the cache entry, as C does. */
   lockExpired(path: string, csum: Buffer): boolean {
-    const now = this.now();
+    const now = nowSeconds(this.clock);
     const li = this.locks.get(path);
     if (li === undefined) {
       this.locks.set(path, { path, ltime: now, csum: Buffer.from(csum) });
@@ -481,7 +483,7 @@ export class Memdb {
   updateLocks(): void {
     const { entry } = this.lookup('priv/lock');
     if (entry === null || entry.type !== DT_DIR) return;
-    const now = this.now();
+    const now = nowSeconds(this.clock);
     const locks = new Map<string, LockInfo>();
     for (const child of entry.children.values()) {
       if (child.type !== DT_DIR) continue;

@@ -35,6 +35,7 @@ import { DfsmMode } from '../dfsm/types.js';
 import { DT_DIR } from '../wire/entry.js';
 import type { DirEntry } from '../memdb/tree.js';
 import { u64Compare } from '../wire/u64.js';
+import { nowSeconds } from '../util/clock.js';
 
 export type Profile = 'calm' | 'faulty';
 
@@ -281,7 +282,7 @@ class Runner {
     const { files, dirs } = this.walk(p.memdb);
     const all = [...files, ...dirs.filter((d) => d !== '')];
     const existing = (pool: string[]) => (pool.length > 0 && this.rng.chance(0.8) ? this.rng.pick(pool) : this.randomPath(dirs));
-    const now = Math.floor(this.c.clock.now() / 1000);
+    const now = nowSeconds(this.c.clock);
     let desc: string;
     let promise: Promise<number>;
     const r = this.rng.int(100);
@@ -619,7 +620,7 @@ class Runner {
     const c = this.c;
     const lowest = c.running().find((p) => p.dfsm.isLowestNodeid());
     if (!lowest) this.fail('no lowest member after convergence');
-    const t = Math.floor(c.clock.now() / 1000);
+    const t = nowSeconds(c.clock);
     lowest.dfsm.verifyRequest();
     c.net.runUntilIdle();
     for (const p of c.running()) {

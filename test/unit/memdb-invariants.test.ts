@@ -8,12 +8,13 @@ import { Memdb } from '../../src/memdb/memdb.js';
 import { AssertionError } from '../../src/util/assert.js';
 import { Rng } from '../../src/util/rng.js';
 import { scratchDir } from '../helpers/golden.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 describe('index equals tree', () => {
   it('holds after each of 1500 random local operations and after a reopen', async () => {
     const file = join(scratchDir(), 'config.db');
     const memdb = Memdb.open(file);
-    const fs = new FsOps(memdb, null, () => 1_700_000_000);
+    const fs = new FsOps(memdb, null, ManualClock.atSeconds(1_700_000_000));
     const rng = new Rng(11);
     const names = ['a', 'b', 'c', 'd/e', 'd', 'a/x', 'b/y', 'a/x/z'];
     let applied = 0;
@@ -33,7 +34,7 @@ describe('index equals tree', () => {
 
   it('reports an index that lost an entry', async () => {
     const memdb = Memdb.open(join(scratchDir(), 'config.db'));
-    const fs = new FsOps(memdb, null, () => 1_700_000_000);
+    const fs = new FsOps(memdb, null, ManualClock.atSeconds(1_700_000_000));
     assert.equal(await fs.mkdir('dir'), 0);
     const inode = memdb.getattr('dir')!.inode;
     memdb.index.delete(inode);
@@ -43,7 +44,7 @@ describe('index equals tree', () => {
 
   it('with checkInvariants, the commit after a broken index fails the assertion', async () => {
     const memdb = Memdb.open(join(scratchDir(), 'config.db'), { checkInvariants: true });
-    const fs = new FsOps(memdb, null, () => 1_700_000_000);
+    const fs = new FsOps(memdb, null, ManualClock.atSeconds(1_700_000_000));
     assert.equal(await fs.mkdir('dir'), 0);
     assert.equal(await fs.create('dir/f'), 0, 'a consistent tree passes the check');
     const inode = memdb.getattr('dir/f')!.inode;
