@@ -1,20 +1,20 @@
 #!/bin/sh
-# Entrypoint of a cluster node container (pmxcfs-ts or C pmxcfs): put the cluster's
-# corosync.conf in place (only on first start: afterwards pmxcfs owns the file and
-# keeps it in step with /etc/pve/corosync.conf), start corosync in the background,
-# then run the given pmxcfs in the foreground as the container's main process.
+# Entrypoint of a cluster node container (pmxcfs-ts or C pmxcfs): install the cluster's
+# corosync.conf, start corosync in the background, then run the given pmxcfs in the
+# foreground as the container's main process.
+# The cluster's config is installed at every start, not only when the file is missing:
+# Debian's corosync package ships its own /etc/corosync/corosync.conf (cluster "debian",
+# one node), and a node that kept it would form a cluster of one. pmxcfs then brings
+# the file in step with /etc/pve/corosync.conf if the cluster's copy is newer.
 set -eu
 
 conf_src=${COROSYNC_CONF_SRC:-/config/corosync.conf}
-if [ ! -s /etc/corosync/corosync.conf ] || [ -n "${COROSYNC_CONF_FORCE:-}" ]; then
-	if [ -s "$conf_src" ]; then
-		mkdir -p /etc/corosync
-		cp "$conf_src" /etc/corosync/corosync.conf
-	else
-		echo "node-entrypoint: no corosync.conf (mount one at $conf_src)" >&2
-		exit 1
-	fi
+if [ ! -s "$conf_src" ]; then
+	echo "node-entrypoint: no corosync.conf (mount one at $conf_src)" >&2
+	exit 1
 fi
+mkdir -p /etc/corosync
+cp "$conf_src" /etc/corosync/corosync.conf
 
 mkdir -p /run/corosync /var/lib/corosync /var/log/corosync /run/pve-cluster /etc/pve
 

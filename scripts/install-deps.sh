@@ -6,12 +6,15 @@
 #  - libfuse3-dev: the FUSE binding (do not install the `fuse3` package: it removes `fuse`)
 #  - iproute2, util-linux: network/mount/UTS namespaces for the lab
 #  - python3, make, g++: node-gyp
+#  - psmisc: killall, for the drop-in process test (killall pmxcfs)
 #  - tmux: the pseudo-terminal test of `pmxcfs-ts status --watch`
+#  - valgrind: the FUSE addon's session-lifetime test also runs under memcheck
 set -euo pipefail
 packages=(
   corosync libcpg-dev libquorum-dev libcmap-dev libcorosync-common-dev libqb-dev libvotequorum-dev
-  librrd-dev rrdcached libfuse3-dev pkg-config iproute2 util-linux procps python3 make g++ sqlite3
+  librrd-dev rrdcached libfuse3-dev pkg-config iproute2 util-linux procps psmisc python3 make g++ sqlite3
   tmux
+  valgrind
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -13,7 +13,7 @@ import { CpgTransport } from '../cluster/cpg.js';
 import { CorosyncError } from '../cluster/native.js';
 import { syncCorosyncConf } from '../dcdb/corosync-conf.js';
 import { Dcdb } from '../dcdb/dcdb.js';
-import { systemClock as dfsmClock } from '../dfsm/clock.js';
+import { systemClock } from '../util/clock.js';
 import { Dfsm } from '../dfsm/dfsm.js';
 import { DfsmService } from '../dfsm/service.js';
 import type { Memdb } from '../memdb/memdb.js';
@@ -40,7 +40,7 @@ export interface ClusterParts {
 export function dfsmGroupService(name: string, dfsm: Dfsm, verifyPeriodSec: number, log: Log): { service: DfsmService; entry: DaemonService } {
   const service = new DfsmService({
     dfsm,
-    clock: dfsmClock,
+    clock: systemClock,
     logger: log,
     verifyPeriodSec,
     createTransport: (handlers) => {

@@ -34,7 +34,8 @@ import { COROSYNC_CONF } from '../dcdb/apply.js';
 import { FsOps } from '../fsops/fsops.js';
 import { clearStaleMount, mountPve, type PveMount } from '../fuse/mount.js';
 import { Memdb, MemdbOpenError } from '../memdb/memdb.js';
-import { systemClock, type Log } from '../util/log.js';
+import type { Log } from '../util/log.js';
+import { nowSeconds, systemClock } from '../util/clock.js';
 import { createLogger, domainLog, setDebug } from '../util/logger.js';
 import { type ClusterParts, clusterServices } from './cluster.js';
 import { controlSocketPath, startControlServer } from './control.js';
@@ -126,7 +127,7 @@ export class Daemon {
     const nodename = hostname().split('.')[0]!;
     const nodeip = await resolveNodeIp(nodename);
     this.log.info({ nodename, nodeip }, `resolved node name '${nodename}' to '${nodeip}' for default node IP address`);
-    this.id = { nodename, nodeip, starttime: systemClock(), dbFile: this.opts.db };
+    this.id = { nodename, nodeip, starttime: nowSeconds(systemClock), dbFile: this.opts.db };
     prepareDirs(this.opts.libDir, this.opts.runDir);
     this.lockFd = await acquireLock(join(this.opts.libDir, '.pmxcfs.lockfile'), this.log);
   }
@@ -164,7 +165,7 @@ export class Daemon {
     } catch {
       return;
     }
-    const now = systemClock();
+    const now = nowSeconds(systemClock);
     if (memdb.create(COROSYNC_CONF, 0, now) < 0 || memdb.write(COROSYNC_CONF, 0, now, conf, 0, true) < 0) {
       throw new StartupError('memdb_write failed - unable to import corosync.conf');
     }

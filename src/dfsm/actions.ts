@@ -23,7 +23,7 @@ import { CsError, type MemberId } from '../cluster/transport.js';
 import { assert } from '../util/assert.js';
 import { DfsmMessageType, decodeVerify, decodeVerifyRequest, encodeVerify, epochEquals } from '../wire/dfsm.js';
 import type { ActionName, DfsmEvent } from './chart.js';
-import { nowSeconds } from './clock.js';
+import { nowSeconds } from '../util/clock.js';
 import type { Dfsm, Round } from './dfsm.js';
 import { memberKey } from './members.js';
 import type { StateUpdateResult } from './types.js';

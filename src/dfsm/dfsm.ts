@@ -32,7 +32,7 @@ import { EACCES, EBUSY } from '../memdb/errno.js';
 import { assert } from '../util/assert.js';
 import { DfsmMessageType, type Epoch, decodeBaseHeader, decodeDfsmMessage, encodeNormalHeader, encodeStateHeader, encodeVerifyRequest, epochEquals } from '../wire/dfsm.js';
 import { type ChartTable, compileChart, type DfsmEvent, type DfsmEventType, type GuardName, stepsFor } from './chart.js';
-import { type Clock, nowSeconds, systemClock } from './clock.js';
+import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { lowestNodeid, memberKey, sortMembers } from './members.js';
 import { MessageQueues } from './queues.js';
 import { actionsOf, type ActionImpl } from './actions.js';

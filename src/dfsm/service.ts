@@ -21,7 +21,7 @@
  * polled) transport events are held back and dispatched after the next initialize.
  */
 import { CsError, type ConfChange, type MemberId, type Transport, type TransportHandlers } from '../cluster/transport.js';
-import { type Clock, nowSeconds, type TimerHandle } from './clock.js';
+import { type Clock, nowSeconds, type TimerHandle } from '../util/clock.js';
 import type { Dfsm } from './dfsm.js';
 import { DCDB_VERIFY_TIME, isErrorMode, type Logger, nullLogger } from './types.js';
 

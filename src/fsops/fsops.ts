@@ -35,7 +35,7 @@ import { EBUSY, EFBIG, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR } from '../
 import { MAX_FILE_SIZE, type Memdb } from '../memdb/memdb.js';
 import { FUSE_NAME_MAX, pathIsLockdir, splitPath } from '../memdb/path.js';
 import type { TreeEntry } from '../memdb/tree.js';
-import { type Clock, systemClock } from '../util/log.js';
+import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { DcdbMessageType } from '../wire/dcdb.js';
 import { DT_DIR } from '../wire/entry.js';
 import { entryCsum } from '../wire/hash.js';
@@ -60,14 +60,19 @@ export class FsOps {
   private readonly memdb: Memdb;
   /** null in local mode. */
   private readonly dcdb: Dcdb | null;
-  private readonly now: Clock;
+  private readonly clock: Clock;
   /** Set by close(): the daemon is stopping and takes no new changes. */
   private closed = false;
 
-  constructor(memdb: Memdb, dcdb: Dcdb | null, now: Clock = systemClock) {
+  constructor(memdb: Memdb, dcdb: Dcdb | null, clock: Clock = systemClock) {
     this.memdb = memdb;
     this.dcdb = dcdb;
-    this.now = now;
+    this.clock = clock;
+  }
+
+  /** The mtime of a local-mode change: C's time(NULL). */
+  private now(): number {
+    return nowSeconds(this.clock);
   }
 
   get localMode(): boolean {

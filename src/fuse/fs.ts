@@ -25,7 +25,8 @@ import { unlistableName } from '../memdb/path.js';
 import type { TreeEntry } from '../memdb/tree.js';
 import type { FsOps } from '../fsops/fsops.js';
 import { DT_DIR } from '../wire/entry.js';
-import { type Log, silentLog, systemClock } from '../util/log.js';
+import { type Log, silentLog } from '../util/log.js';
+import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { type FuseAddon, type FuseAttr, type FuseRequest, type FuseStatfs, SetAttr } from './native.js';
 import { ATTR_TIMEOUT, childPath, type FuseOpCode, REQUEST_HANDLERS, unsupported } from './handlers.js';
 import { chmodAllowed, chownAllowed, linkRawMode, maskMode, memdbRawMode, S_IFDIR, S_IFREG } from './perms.js';
@@ -147,7 +148,8 @@ export interface PveFsOptions {
   readonly isQuorate: () => boolean;
   readonly wwwGid: number;
   readonly log?: Log;
-  readonly now?: () => number;
+  /** For utimens(UTIME_NOW) in local plugins' mtime (seconds via nowSeconds). */
+  readonly clock?: Clock;
   readonly onLoopExit?: () => void;
 }
 
@@ -158,7 +160,7 @@ export class PveFs {
   readonly nodes = new NodeTable();
   private readonly o: PveFsOptions;
   private readonly log: Log;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   /** Function-file content generated at the last getattr (cfs-plug-func.c: fplug->data). */
   private readonly stored = new Map<FixedName, Buffer>();
   private readonly dirListings = new Map<number, { names: Buffer[]; types: number[] }>();
@@ -167,7 +169,7 @@ export class PveFs {
   constructor(options: PveFsOptions) {
     this.o = options;
     this.log = options.log ?? silentLog;
-    this.now = options.now ?? systemClock;
+    this.clock = options.clock ?? systemClock;
   }
 
   // ---- attributes -------------------------------------------------------------------
@@ -412,7 +414,7 @@ export class PveFs {
       r = t < 0 ? t : 0;
     }
     if (r === 0 && (v & (SetAttr.ATIME | SetAttr.MTIME)) === (SetAttr.ATIME | SetAttr.MTIME)) {
-      const mtime = v & SetAttr.MTIME_NOW ? this.now() : req.mtime!;
+      const mtime = v & SetAttr.MTIME_NOW ? nowSeconds(this.clock) : req.mtime!;
       const u = await this.utimens(path, mtime);
       r = u < 0 ? u : 0;
     }

@@ -15,7 +15,7 @@ import { EIO } from '../memdb/errno.js';
 import type { Memdb } from '../memdb/memdb.js';
 import { VmType, type VmEntry } from '../memdb/vmlist.js';
 import type { TreeEntry } from '../memdb/tree.js';
-import { DT_REG } from '../wire/entry.js';
+import { DT_DIR, DT_REG } from '../wire/entry.js';
 
 // Configs and names are handled as latin1 strings: one char per byte, and V8's string
 // search is much faster than byte loops over Buffers.
@@ -106,7 +106,7 @@ function configEntry(memdb: Memdb, dirs: Map<string, TreeEntry | null>, vm: VmEn
     dir = memdb.getattr(dirPath);
     dirs.set(dirPath, dir);
   }
-  const e = dir?.children?.get(`${vm.vmid}.conf`) ?? null;
+  const e = dir !== null && dir.type === DT_DIR ? (dir.children.get(`${vm.vmid}.conf`) ?? null) : null;
   return e !== null && e.type === DT_REG ? e : null;
 }
 

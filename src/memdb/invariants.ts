@@ -22,8 +22,8 @@ export function indexMatchesTree(memdb: Memdb): string | null {
     if (seen.has(e.inode)) return `inode ${e.inode} reachable twice`;
     seen.add(e.inode);
     if (memdb.index.get(e.inode) !== e) return `index entry of inode ${e.inode} is not the tree's entry`;
-    if ((e.type === DT_DIR) !== (e.children !== null)) return `inode ${e.inode}: children iff directory`;
-    for (const [name, child] of e.children ?? []) {
+    if (e.type !== DT_DIR) continue;
+    for (const [name, child] of e.children) {
       if (child.name !== name) return `inode ${child.inode} listed as '${name}' but named '${child.name}'`;
       if (child.parent !== e.inode) return `inode ${child.inode} has parent ${child.parent}, found in ${e.inode}`;
       stack.push(child);

@@ -30,13 +30,15 @@ import { DT_DIR, DT_REG, type EntryFields } from '../wire/entry.js';
 import { type U64, u64Compare, u64Inc } from '../wire/u64.js';
 import { databaseChecksum, entryCsum } from '../wire/hash.js';
 import { encodeIndex, indexEquals, type MemdbIndex } from '../wire/memdb-index.js';
-import { type Clock, type Log, silentLog, systemClock } from '../util/log.js';
+import { type Log, silentLog } from '../util/log.js';
+import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { assert } from '../util/assert.js';
 import { Database, DatabaseError, type RowWrite, VERSION_FILENAME } from './database.js';
 import { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTDIR, ENOTEMPTY } from './errno.js';
-import { LoadError, loadTree } from './load.js';
+import { indexMatchesTree } from './invariants.js';
+import { LoadError, type LoadedTree, loadTree } from './load.js';
 import { isForbiddenName, pathComponents, pathIsLockdir, splitPath } from './path.js';
-import { digestOf, makeEntry, makeRoot, type TreeEntry } from './tree.js';
+import { digestOf, type DirEntry, type FileEntry, makeDir, makeFile, makeRoot, replaceEntry, type TreeEntry } from './tree.js';
 import { pathVmConfig, validNodename, type VmInfo, VmList, vmTypeOfSubdir, nameIsVmConfig } from './vmlist.js';
 
 /** memdb.c: MEMDB_MAX_FILE_SIZE — the only size limit C enforces on the replicated path. */
@@ -66,14 +68,20 @@ export interface Statfs {
 }
 
 export interface MemdbOptions {
-  readonly now?: Clock;
+  /** For the lock cache and a new file's root mtime (seconds via nowSeconds). */
+  readonly clock?: Clock;
   readonly log?: Log;
+  /**
+   * Check "index equals tree" (a walk of the whole tree) after every change: for tests
+   * and debugging only. Defaults to the environment variable PMXCFS_CHECK_INVARIANTS=1.
+   */
+  readonly checkInvariants?: boolean;
 }
 
 export class MemdbOpenError extends Error {}
 
 export class Memdb {
-  root: TreeEntry;
+  root: DirEntry;
   index: Map<U64, TreeEntry>;
   /** Sticky: once set every change returns −EIO until the daemon restarts (memdb.md §11). */
   errors = false;
@@ -84,15 +92,17 @@ export class Memdb {
   onChange: (path: string) => void = () => {};
   /** Called after the whole database was (re)loaded by a sync commit. */
   onReload: () => void = () => {};
-  private readonly now: Clock;
+  private readonly clock: Clock;
   private readonly log: Log;
+  private readonly checkInvariants: boolean;
 
-  private constructor(db: Database, root: TreeEntry, index: Map<U64, TreeEntry>, options: MemdbOptions) {
+  private constructor(db: Database, root: DirEntry, index: Map<U64, TreeEntry>, options: MemdbOptions) {
     this.db = db;
     this.root = root;
     this.index = index;
-    this.now = options.now ?? systemClock;
+    this.clock = options.clock ?? systemClock;
     this.log = options.log ?? silentLog;
+    this.checkInvariants = options.checkInvariants ?? process.env.PMXCFS_CHECK_INVARIANTS === '1';
   }
 
   /** memdb_open: open or create the database read-write and load it. */
@@ -115,9 +125,9 @@ export class Memdb {
       if (initialize) db.activate();
       if (initialize && root.version === 0) {
         // A new file: C gives it version 1, writer 0, mtime now.
-        const fresh = { version: 1, writer: 0, mtime: memdb.now() };
+        const fresh = { version: 1, writer: 0, mtime: nowSeconds(memdb.clock) };
         db.writeRoot(fresh);
-        memdb.root = makeRoot(fresh.version, fresh.writer, fresh.mtime, root.children!);
+        memdb.root = makeRoot(fresh.version, fresh.writer, fresh.mtime, root.children);
         memdb.index.set(0, memdb.root);
       }
     } catch (err) {
@@ -139,23 +149,25 @@ export class Memdb {
 
   // ---- lookup ---------------------------------------------------------------
 
-  /** memdb_lookup_path: the entry (or null) and the last directory searched. */
-  lookup(path: string): { entry: TreeEntry | null; parent: TreeEntry | null } {
+  /** memdb_lookup_path: the entry (or null) and the last directory searched (the entry's parent when found). */
+  lookup(path: string): { entry: TreeEntry | null; parent: DirEntry | null } {
     const parts = pathComponents(path);
     if (parts === 'root') return { entry: this.root, parent: null };
-    let cur: TreeEntry | null = this.root;
-    let parent: TreeEntry | null = null;
+    let cur: TreeEntry = this.root;
+    let parent: DirEntry | null = null;
     for (const name of parts) {
-      parent = cur!;
       // Looking up below a file fails (C: g_return_val_if_fail on DT_DIR).
-      cur = parent.children === null ? null : (parent.children.get(name) ?? null);
-      if (cur === null) break;
+      if (cur.type !== DT_DIR) return { entry: null, parent };
+      parent = cur;
+      const next = cur.children.get(name);
+      if (next === undefined) return { entry: null, parent };
+      cur = next;
     }
     return { entry: cur, parent };
   }
 
   /** The directory named by `dirname`, or the errno C returns for it. */
-  private lookupDir(dirname: string): TreeEntry | number {
+  private lookupDir(dirname: string): DirEntry | number {
     const dir = this.lookup(dirname).entry;
     if (dir === null) return -ENOENT;
     if (dir.type !== DT_DIR) return -ENOTDIR;
@@ -180,20 +192,41 @@ export class Memdb {
     this.log.error({ err: (err as Error).message }, 'database write failed - memdb is now read-only until restart');
   }
 
+  /**
+   * The last step of every change: the root takes the change's version, exactly one
+   * above the previous (C: memdb->root->version++), after the entry was placed.
+   */
   private setRoot(version: U64, writer: number, mtime: number): void {
-    this.root = makeRoot(version, writer, mtime, this.root.children!);
+    assert(version === u64Inc(this.root.version), `root version ${version} does not follow ${this.root.version}`);
+    this.root = makeRoot(version, writer, mtime, this.root.children);
     this.index.set(0, this.root);
+    if (this.checkInvariants) this.assertIndexMatchesTree();
   }
 
-  /** Put an entry object in place of its predecessor (same inode) in parent and index. */
-  private place(parent: TreeEntry, entry: TreeEntry): void {
-    parent.children!.set(entry.name, entry);
+  /**
+   * Put an entry object in place of its predecessor (same inode) in parent and index,
+   * after its row was persisted. Pre: the parent is an indexed directory and the
+   * entry's parent field names it; the inode is new, or held by the entry being
+   * replaced under the same name (inodes stay unique).
+   */
+  private place(parent: DirEntry, entry: TreeEntry): void {
+    assert(this.index.get(parent.inode) === parent, `parent ${parent.inode} of inode ${entry.inode} is not an indexed directory`);
+    assert(entry.parent === parent.inode, `inode ${entry.inode} has parent ${entry.parent}, placed in ${parent.inode}`);
+    const previous = this.index.get(entry.inode);
+    assert(previous === undefined || previous === parent.children.get(entry.name), `inode ${entry.inode} is already in the tree elsewhere`);
+    assert(entry.inode !== 0 && entry.version !== 0, `inode ${entry.inode} placed with version ${entry.version}`);
+    parent.children.set(entry.name, entry);
     this.index.set(entry.inode, entry);
   }
 
-  private unlinkFromMemory(parent: TreeEntry, entry: TreeEntry): void {
+  private assertIndexMatchesTree(): void {
+    const broken = indexMatchesTree(this);
+    assert(broken === null, `index equals tree: ${broken}`);
+  }
+
+  private unlinkFromMemory(parent: DirEntry, entry: TreeEntry): void {
     assert(parent.inode === entry.parent, `entry ${entry.inode} is not a child of ${parent.inode}`);
-    parent.children!.delete(entry.name);
+    parent.children.delete(entry.name);
     this.index.delete(entry.inode);
   }
 
@@ -218,7 +251,7 @@ export class Memdb {
     if (isForbiddenName(basename)) return -EACCES;
     const vm = pathVmConfig(path);
     if (vm !== null && this.vmlist.differentExists(vm)) return -EEXIST;
-    const old = parent.children!.get(basename) ?? null;
+    const old = parent.children.get(basename) ?? null;
     if (old !== null) {
       if (old.type !== DT_REG) return -ENOTDIR;
       if (create) return -EEXIST;
@@ -247,7 +280,7 @@ export class Memdb {
     // file without buffer keeps size = offset with no data (memdb.md pitfall 2).
     if (content !== null && content.length === 0) content = null;
 
-    const entry = makeEntry({ inode: old?.inode ?? version, parent: parent.inode, version, writer, mtime, size, type: DT_REG, name: basename, data: content });
+    const entry = makeFile({ inode: old?.inode ?? version, parent: parent.inode, version, writer, mtime, size, type: DT_REG, name: basename, data: content });
     if (!this.persist({ entry: fileRow(entry), root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
     this.setRoot(version, writer, mtime);
@@ -262,9 +295,9 @@ export class Memdb {
     const parent = this.lookupDir(dirname);
     if (typeof parent === 'number') return parent;
     if (isForbiddenName(basename)) return -EACCES;
-    if (parent.children!.has(basename)) return -EEXIST;
+    if (parent.children.has(basename)) return -EEXIST;
     const version = u64Inc(this.root.version);
-    const entry = makeEntry({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null });
+    const entry = makeDir({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null });
     if (!this.persist({ entry: { ...entry, data: null }, root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
     this.setRoot(version, writer, mtime);
@@ -281,7 +314,7 @@ export class Memdb {
     if (entry === null) return -ENOENT;
     if (parent === null) return -EACCES;
     if (entry.type === DT_DIR) {
-      if (entry.children!.size > 0) return -ENOTEMPTY;
+      if (entry.children.size > 0) return -ENOTEMPTY;
       this.locks.delete(path);
     }
     const version = u64Inc(this.root.version);
@@ -307,7 +340,7 @@ export class Memdb {
     }
     if (source.type === DT_DIR && pathIsLockdir(from)) return -EACCES;
 
-    let target: TreeEntry;
+    let target: DirEntry;
     let name: string;
     let deleteInode: U64 = 0;
     const existing = this.lookup(to);
@@ -317,7 +350,7 @@ export class Memdb {
       // refuse it deterministically instead. The kernel never sends it.
       if (victim === source) return -EINVAL;
       if (existing.parent === null) return -EACCES;
-      if (victim.type === DT_DIR && victim.children!.size > 0) return -ENOTEMPTY;
+      if (victim.type === DT_DIR && victim.children.size > 0) return -ENOTEMPTY;
       // C unlinks the target from memory here, before the last check below, so a
       // failing rename of a non-empty directory still drops it from memory (pitfall 3).
       this.unlinkFromMemory(existing.parent, victim);
@@ -331,16 +364,13 @@ export class Memdb {
       target = dir;
       name = split.basename;
     }
-    if (source.type === DT_DIR && source.children!.size > 0) return this.dropVictimRow(deleteInode, -ENOTEMPTY);
+    if (source.type === DT_DIR && source.children.size > 0) return this.dropVictimRow(deleteInode, -ENOTEMPTY);
     // Moving a directory into itself detaches it and reads freed memory in C
     // (pitfall 5); refuse it. Only reachable with an empty directory.
     if (target === source) return this.dropVictimRow(deleteInode, -EINVAL);
 
     const version = u64Inc(this.root.version);
-    const moved = makeEntry(
-      { inode: source.inode, parent: target.inode, version, writer, mtime, size: source.size, type: source.type, name, data: source.data },
-      source.children,
-    );
+    const moved = replaceEntry(source, { inode: source.inode, parent: target.inode, version, writer, mtime, size: source.size, type: source.type, name, data: source.data });
     if (!this.persist({ deleteInode, entry: touchedRow(moved), root: { version, writer, mtime } })) return -EIO;
     this.unlinkFromMemory(sourceParent, source);
     this.place(target, moved);
@@ -377,13 +407,13 @@ export class Memdb {
     const parent = this.lookupDir(dirname);
     if (typeof parent === 'number') return parent;
     if (isForbiddenName(basename)) return -EACCES;
-    const old = parent.children!.get(basename);
+    const old = parent.children.get(basename);
     if (old === undefined) return -ENOENT;
     const isLock = dirname === 'priv/lock' && old.type === DT_DIR;
     // utime(lock, 0) means "unlock"; a lock's mtime moves only forward, by its writer.
     if (isLock && (mtime < old.mtime || old.writer !== writer)) return -EACCES;
     const version = u64Inc(this.root.version);
-    const entry = makeEntry({ ...old, version, writer, mtime }, old.children);
+    const entry = replaceEntry(old, { ...old, version, writer, mtime });
     if (!this.persist({ entry: touchedRow(entry), root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
     this.setRoot(version, writer, mtime);
@@ -406,7 +436,7 @@ export class Memdb {
   readdir(path: string): TreeEntry[] {
     const { entry } = this.lookup(path);
     if (entry === null || entry.type !== DT_DIR) return [];
-    return [...entry.children!.values()];
+    return [...entry.children.values()];
   }
 
   getattr(path: string): TreeEntry | null {
@@ -434,7 +464,7 @@ export class Memdb {
 
   /** memdb_lock_expired: also creates or resets the cache entry, as C does. */
   lockExpired(path: string, csum: Buffer): boolean {
-    const now = this.now();
+    const now = nowSeconds(this.clock);
     const li = this.locks.get(path);
     if (li === undefined) {
       this.locks.set(path, { path, ltime: now, csum: Buffer.from(csum) });
@@ -453,9 +483,9 @@ export class Memdb {
   updateLocks(): void {
     const { entry } = this.lookup('priv/lock');
     if (entry === null || entry.type !== DT_DIR) return;
-    const now = this.now();
+    const now = nowSeconds(this.clock);
     const locks = new Map<string, LockInfo>();
-    for (const child of entry.children!.values()) {
+    for (const child of entry.children.values()) {
       if (child.type !== DT_DIR) continue;
       const path = `priv/lock/${child.name}`;
       locks.set(path, { path, ltime: now, csum: entryCsum(child) });
@@ -471,17 +501,17 @@ export class Memdb {
     if (nodes === null || nodes.type !== DT_DIR) return true;
     const list = new Map<number, VmInfo>();
     let ok = true;
-    for (const node of nodes.children!.values()) {
+    for (const node of nodes.children.values()) {
       if (node.type !== DT_DIR || !validNodename(node.name)) continue;
       for (const sub of ['qemu-server', 'openvz', 'lxc']) {
-        const dir = node.children!.get(sub);
+        const dir = node.children.get(sub);
         if (dir === undefined) continue;
         if (dir.type !== DT_DIR) {
           ok = false;
           continue;
         }
         const type = vmTypeOfSubdir(sub)!;
-        for (const file of dir.children!.values()) {
+        for (const file of dir.children.values()) {
           if (file.type !== DT_REG) continue;
           const vmid = nameIsVmConfig(file.name);
           if (vmid === null) continue;
@@ -510,8 +540,8 @@ export class Memdb {
       const e = this.index.get(inode);
       if (e === undefined || e.type !== DT_REG || e.size === 0 || e.data !== null) continue;
       const parent = this.index.get(e.parent);
-      assert(parent !== undefined && parent.children !== null, `invariant: parent of inode ${inode} missing`);
-      this.place(parent, makeEntry({ ...e, size: 0, data: null }));
+      assert(parent !== undefined && parent.type === DT_DIR, `invariant: parent of inode ${inode} missing`);
+      this.place(parent, makeFile({ ...e, size: 0, data: null }));
       changed.push(inode);
     }
     return changed;
@@ -539,7 +569,7 @@ export class Memdb {
    * errors flag is set and memory is untouched.
    */
   commitUpdate(master: MemdbIndex, local: MemdbIndex, updates: readonly EntryFields[]): boolean {
-    let loaded: { root: TreeEntry; index: Map<U64, TreeEntry> };
+    let loaded: LoadedTree;
     try {
       loaded = this.db.transaction(() => {
         const keep = new Set(master.entries.map((e) => e.inode));
@@ -569,6 +599,7 @@ export class Memdb {
     }
     this.root = loaded.root;
     this.index = loaded.index;
+    if (this.checkInvariants) this.assertIndexMatchesTree();
     this.onReload();
     if (!this.recreateVmlist()) {
       this.errors = true;
@@ -600,7 +631,7 @@ export function encodeTreeIndex(root: TreeEntry, sorted: readonly TreeEntry[]): 
 }
 
 /** The row of a file: data only when size > 0 (NULL otherwise, also for the truncate quirk). */
-function fileRow(e: TreeEntry): RowWrite {
+function fileRow(e: FileEntry): RowWrite {
   return { ...e, data: e.size > 0 ? e.data : null };
 }
 

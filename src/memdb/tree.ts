@@ -1,34 +1,48 @@
 /**
- * In-memory tree entries (memdb.h: memdb_tree_entry_t).
+ * In-memory tree entries (memdb.h: memdb_tree_entry_t): a file or a directory,
+ * told apart by `type` (C's union `data` holds either the bytes or the children).
  *
  * Entries are replaced, never mutated, when a hashed field changes, so the cached
  * index digest of an entry object is always valid. Directory children live in a
  * Map keyed by name; the Map object moves with the directory on rename.
  */
-import { DT_DIR, type EntryFields } from '../wire/entry.js';
+import { DT_DIR, DT_REG, type EntryFields } from '../wire/entry.js';
 import { entryDigest } from '../wire/hash.js';
 import type { U64 } from '../wire/u64.js';
+import { assert } from '../util/assert.js';
 
-export interface TreeEntry extends EntryFields {
-  /** Directories only: name → child. */
-  readonly children: Map<string, TreeEntry> | null;
+interface EntryBase extends EntryFields {
   /** Lazily computed index digest (valid for the lifetime of this object). */
   digest?: Buffer;
 }
 
-export function makeEntry(fields: EntryFields, children: Map<string, TreeEntry> | null = null): TreeEntry {
-  return {
-    inode: fields.inode,
-    parent: fields.parent,
-    version: fields.version,
-    writer: fields.writer,
-    mtime: fields.mtime,
-    size: fields.size,
-    type: fields.type,
-    name: fields.name,
-    data: fields.data,
-    children: fields.type === DT_DIR ? (children ?? new Map()) : null,
-  };
+export interface FileEntry extends EntryBase {
+  readonly type: typeof DT_REG;
+}
+
+export interface DirEntry extends EntryBase {
+  readonly type: typeof DT_DIR;
+  /** name → child. */
+  readonly children: Map<string, TreeEntry>;
+  /** Always null: a directory has no bytes. */
+  readonly data: null;
+}
+
+export type TreeEntry = FileEntry | DirEntry;
+
+export function makeFile(fields: EntryFields): FileEntry {
+  assert(fields.type === DT_REG, `inode ${fields.inode}: a file entry of type ${fields.type}`);
+  return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_REG, name: fields.name, data: fields.data };
+}
+
+export function makeDir(fields: EntryFields, children: Map<string, TreeEntry> = new Map()): DirEntry {
+  assert(fields.type === DT_DIR, `inode ${fields.inode}: a directory entry of type ${fields.type}`);
+  return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_DIR, name: fields.name, data: null, children };
+}
+
+/** The successor of `old` (same kind) with new fields; a directory keeps its children. */
+export function replaceEntry(old: TreeEntry, fields: EntryFields): TreeEntry {
+  return old.type === DT_DIR ? makeDir(fields, old.children) : makeFile(fields);
 }
 
 export function digestOf(e: TreeEntry): Buffer {
@@ -36,11 +50,7 @@ export function digestOf(e: TreeEntry): Buffer {
   return e.digest;
 }
 
-export function isDir(e: TreeEntry): boolean {
-  return e.type === DT_DIR;
-}
-
 /** The root as it lives in memory: inode 0, parent 0, a directory named "". */
-export function makeRoot(version: U64, writer: number, mtime: number, children?: Map<string, TreeEntry>): TreeEntry {
-  return makeEntry({ inode: 0, parent: 0, version, writer, mtime, size: 0, type: DT_DIR, name: '', data: null }, children ?? new Map());
+export function makeRoot(version: U64, writer: number, mtime: number, children?: Map<string, TreeEntry>): DirEntry {
+  return makeDir({ inode: 0, parent: 0, version, writer, mtime, size: 0, type: DT_DIR, name: '', data: null }, children);
 }

@@ -21,7 +21,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SimNetwork, type SimTransport } from '../cluster/sim.js';
 import type { TransportHandlers } from '../cluster/transport.js';
-import { ManualClock, nowSeconds } from '../dfsm/clock.js';
+import { ManualClock } from '../util/clock.js';
 import { Dfsm } from '../dfsm/dfsm.js';
 import { DfsmService } from '../dfsm/service.js';
 import { DfsmMode, type DeliveredMessage, type DeliverResult, type DfsmApi, type Logger, type SyncInfo } from '../dfsm/types.js';
@@ -250,9 +250,8 @@ export class NodeProcess {
     file: string,
   ) {
     const clock = cluster.clock;
-    const now = () => nowSeconds(clock);
     const log = cluster.appLog(this);
-    this.memdb = Memdb.open(file, log ? { now, log } : { now });
+    this.memdb = Memdb.open(file, log ? { clock, log } : { clock });
     const holder: { dcdb?: RecordingDcdb } = {};
     this.dfsm = new Dfsm({
       callbacks: (d) => (holder.dcdb = new RecordingDcdb(d, this.memdb, this, cluster.recorder, cluster.appLog(this))),
@@ -261,14 +260,14 @@ export class NodeProcess {
       logger: cluster.dfsmLogger(this),
     });
     this.dcdb = holder.dcdb!;
-    this.fs = new FsOps(this.memdb, this.dcdb, now);
+    this.fs = new FsOps(this.memdb, this.dcdb, clock);
     this.service = new DfsmService({
       dfsm: this.dfsm,
       clock,
       verifyPeriodSec: 0,
       createTransport: (h) => ((this.handlers = h), (this.transport = cluster.net.connect(nodeid, pid, h))),
     });
-    this.status = new Status({ nodename: nodeName(nodeid), nodeip: `10.0.0.${nodeid}`, memdb: this.memdb, isQuorate: () => true, clock: now, log: log ?? silentLog, rrdFiles: null, pid });
+    this.status = new Status({ nodename: nodeName(nodeid), nodeip: `10.0.0.${nodeid}`, memdb: this.memdb, isQuorate: () => true, clock, log: log ?? silentLog, rrdFiles: null, pid });
     const nodes = cluster.nodeids.map((n) => ({ name: nodeName(n), nodeid: n, votes: 1, ring0Addr: undefined }));
     this.status.setClusterInfo({ clusterName: 'sim', configVersion: 1, configVersionMissing: false, nodes });
     this.kvDfsm = new Dfsm({ ...KVSTORE_DFSM_OPTIONS, callbacks: (d) => new KvstoreApp(this.status, log ?? silentLog, d), clock, logger: cluster.dfsmLogger(this) });

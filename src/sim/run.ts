@@ -33,8 +33,9 @@ import { type NodeProcess, SimCluster, describeSnap, nodeName, snapEntry, snapEq
 import { Rng } from '../util/rng.js';
 import { DfsmMode } from '../dfsm/types.js';
 import { DT_DIR } from '../wire/entry.js';
-import type { TreeEntry } from '../memdb/tree.js';
+import type { DirEntry } from '../memdb/tree.js';
 import { u64Compare } from '../wire/u64.js';
+import { nowSeconds } from '../util/clock.js';
 
 export type Profile = 'calm' | 'faulty';
 
@@ -242,8 +243,8 @@ class Runner {
   private walk(memdb: NodeProcess['memdb']): { files: string[]; dirs: string[] } {
     const files: string[] = [];
     const dirs: string[] = [''];
-    const rec = (e: TreeEntry, prefix: string, depth: number) => {
-      for (const child of e.children!.values()) {
+    const rec = (e: DirEntry, prefix: string, depth: number) => {
+      for (const child of e.children.values()) {
         const p = prefix === '' ? child.name : `${prefix}/${child.name}`;
         if (p === 'priv') continue;
         if (child.type === DT_DIR) {
@@ -281,7 +282,7 @@ class Runner {
     const { files, dirs } = this.walk(p.memdb);
     const all = [...files, ...dirs.filter((d) => d !== '')];
     const existing = (pool: string[]) => (pool.length > 0 && this.rng.chance(0.8) ? this.rng.pick(pool) : this.randomPath(dirs));
-    const now = Math.floor(this.c.clock.now() / 1000);
+    const now = nowSeconds(this.c.clock);
     let desc: string;
     let promise: Promise<number>;
     const r = this.rng.int(100);
@@ -619,7 +620,7 @@ class Runner {
     const c = this.c;
     const lowest = c.running().find((p) => p.dfsm.isLowestNodeid());
     if (!lowest) this.fail('no lowest member after convergence');
-    const t = Math.floor(c.clock.now() / 1000);
+    const t = nowSeconds(c.clock);
     lowest.dfsm.verifyRequest();
     c.net.runUntilIdle();
     for (const p of c.running()) {

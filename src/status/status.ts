@@ -24,7 +24,8 @@ import { ClusterLog } from '../clusterlog/clusterlog.js';
 import { cString } from '../clusterlog/entry.js';
 import { EFBIG, ENOENT, ENOMEM } from '../memdb/errno.js';
 import type { Memdb } from '../memdb/memdb.js';
-import type { Clock, Log } from '../util/log.js';
+import type { Log } from '../util/log.js';
+import { type Clock, nowSeconds } from '../util/clock.js';
 import { encodeKvUpdate, KvMessageType } from '../wire/kvstore.js';
 import type { ClusterLogRequest, StatusBackend } from './backend.js';
 import { StatusCounters } from './counters.js';
@@ -78,7 +79,7 @@ export class Status implements StatusBackend {
 
   constructor(private readonly o: StatusOptions) {
     this.nodename = o.nodename;
-    this.starttime = o.clock();
+    this.starttime = nowSeconds(o.clock);
     this.counters = new StatusCounters(o.memdb);
     this.clusterlog = new ClusterLog(Buffer.from(o.nodename, 'latin1'));
     const first = this.clusterlog.pack({ ident: Buffer.from('root'), tag: Buffer.from('cluster'), pid: o.pid ?? process.pid, priority: LOG_INFO, msg: Buffer.from('starting cluster log'), time: this.starttime });
@@ -130,7 +131,7 @@ export class Status implements StatusBackend {
       this.o.log.error({ key }, "rrdentry_hash_set: assertion 'len > 0 && len < 4096 && data[len - 1] == 0' failed");
       return { ok: false, cutAt: null };
     }
-    const now = this.o.clock();
+    const now = nowSeconds(this.o.clock);
     this.rrd.set(key, value, now);
     const t = rrdTarget(key, value);
     if (t === null) {
@@ -202,7 +203,7 @@ export class Status implements StatusBackend {
   }
 
   logClusterMessage(req: ClusterLogRequest): void {
-    const entry = this.clusterlog.pack({ ident: req.ident, tag: req.tag, pid: req.pid, priority: req.priority, msg: req.message, time: this.o.clock() });
+    const entry = this.clusterlog.pack({ ident: req.ident, tag: req.tag, pid: req.pid, priority: req.priority, msg: req.message, time: nowSeconds(this.o.clock) });
     if (entry === null) {
       this.o.log.error({ priority: req.priority }, "clog_pack: assertion 'priority < 8' failed");
       return;
@@ -223,7 +224,7 @@ export class Status implements StatusBackend {
   }
 
   rrdDump(): Buffer {
-    return this.rrd.dump(this.o.clock());
+    return this.rrd.dump(nowSeconds(this.o.clock));
   }
 
   /** The `.members` view: nodelist order, online flags, known IPs. */

@@ -12,6 +12,3 @@ export interface Log {
 const noop = (): void => {};
 export const silentLog: Log = { debug: noop, info: noop, warn: noop, error: noop };
 
-/** Seconds since the epoch, truncated as C's time(NULL). Injectable for simulation. */
-export type Clock = () => number;
-export const systemClock: Clock = () => Math.floor(Date.now() / 1000);

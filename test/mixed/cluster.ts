@@ -74,18 +74,32 @@ export class Mixed {
   readonly lab: Lab;
   readonly d: DaemonLab;
   readonly nodes: number[];
+  /** The kind each node runs now (replace() changes it). */
+  private readonly current: Kind[];
 
-  constructor(
-    readonly kinds: readonly Kind[],
-    prefix = ownedLabPrefix('mixed'),
-  ) {
+  constructor(kinds: readonly Kind[], prefix = ownedLabPrefix('mixed')) {
     this.lab = new Lab({ prefix, token: 1000 });
     this.d = new DaemonLab(this.lab);
     this.nodes = kinds.map((_, k) => k + 1);
+    this.current = [...kinds];
+  }
+
+  get kinds(): readonly Kind[] {
+    return this.current;
   }
 
   kind(i: number): Kind {
-    return this.kinds[i - 1]!;
+    return this.current[i - 1]!;
+  }
+
+  /**
+   * In-place replacement, as an admin does it: stop node i's daemon, start the other
+   * kind on the same /var/lib/pve-cluster/config.db (corosync keeps running).
+   */
+  async replace(i: number, kind: Kind, opts: StartOpts = {}): Promise<void> {
+    await this.stop(i);
+    this.current[i - 1] = kind;
+    this.start(i, opts);
   }
 
   get cNodes(): number[] {

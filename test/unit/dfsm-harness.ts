@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { SimNetwork, type SimTransport } from '../../src/cluster/sim.js';
 import { CsError, type ConfChange, type MemberId, type Transport } from '../../src/cluster/transport.js';
-import { ManualClock } from '../../src/dfsm/clock.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { Dfsm } from '../../src/dfsm/dfsm.js';
 import { DfsmService } from '../../src/dfsm/service.js';
 import type { DeliveredMessage, DeliverResult, DfsmCallbacks, StateUpdateResult, SyncInfo } from '../../src/dfsm/types.js';

@@ -103,7 +103,7 @@ describe('confchg (dfsm.md §5)', () => {
     const st = s.dfsm.status();
     assert.equal(st.modeName, 'START_SYNC');
     assert.equal(st.localEpochCounter, 1);
-    assert.deepEqual(st.epoch, { epoch: 1, time: Math.floor(s.clock.now() / 1000), nodeid: 1, pid: 100 });
+    assert.deepEqual(st.epoch, { epoch: 1, time: Math.floor(s.clock.nowMs() / 1000), nodeid: 1, pid: 100 });
     assert.deepEqual(s.t.sentTypes(), [T.SYNC_START]);
     assert.deepEqual(decodeEpoch(s.t.sent[0] as Buffer, 16), st.epoch);
     s.dfsm.confchg(conf([OTHER, ME]));

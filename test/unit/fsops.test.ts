@@ -10,11 +10,12 @@ import { FsOps } from '../../src/fsops/fsops.js';
 import { EBUSY, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR } from '../../src/memdb/errno.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { scratchDir } from '../helpers/golden.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 function local(): { fs: FsOps; memdb: Memdb; file: string } {
   const file = join(scratchDir(), 'config.db');
   const memdb = Memdb.open(file);
-  return { fs: new FsOps(memdb, null, () => 1_700_000_000), memdb, file };
+  return { fs: new FsOps(memdb, null, ManualClock.atSeconds(1_700_000_000)), memdb, file };
 }
 
 describe('FsOps (local mode)', () => {
@@ -50,15 +51,15 @@ describe('FsOps (local mode)', () => {
   });
 
   it('utime(lock, 0) removes an expired lock in local mode and refuses a fresh one', async () => {
-    let now = 1_700_000_000;
+    const clock = ManualClock.atSeconds(1_700_000_000);
     const file = join(scratchDir(), 'config.db');
-    const memdb = Memdb.open(file, { now: () => now });
-    const fs = new FsOps(memdb, null, () => now);
+    const memdb = Memdb.open(file, { clock });
+    const fs = new FsOps(memdb, null, clock);
     await fs.mkdir('priv');
     await fs.mkdir('priv/lock');
     await fs.mkdir('priv/lock/l');
     assert.ok((await fs.utimens('priv/lock/l', 0)) < 0, 'fresh lock: EACCES');
-    now += 121;
+    clock.advance(121_000);
     assert.equal(await fs.utimens('priv/lock/l', 0), 0);
     assert.equal(fs.getattr('priv/lock/l'), null);
     memdb.close();

@@ -17,6 +17,7 @@ import { membersText, TRACKED_PATHS, versionText, vmlistText } from '../../src/s
 import { silentLog } from '../../src/util/log.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { VmType } from '../../src/memdb/vmlist.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -27,12 +28,12 @@ function setup(quorate = { v: true }) {
   const dir = mkdtempSync(join(tmpdir(), 'fuse-fs-'));
   dirs.push(dir);
   const memdb = Memdb.open(join(dir, 'config.db'));
-  const fsops = new FsOps(memdb, null, () => 1000);
-  const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => quorate.v, clock: () => 1234, log: silentLog, rrdFiles: null, pid: 9 });
+  const fsops = new FsOps(memdb, null, ManualClock.atSeconds(1000));
+  const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => quorate.v, clock: ManualClock.atSeconds(1234), log: silentLog, rrdFiles: null, pid: 9 });
   const counters = status.counters;
   let debug = false;
   const sources: PluginSources = { status, getDebug: () => debug, setDebug: (on) => (debug = on) };
-  const fs = new PveFs({ fsops, sources, nodename: 'n1', isQuorate: () => quorate.v, wwwGid: 33, now: () => 2000 });
+  const fs = new PveFs({ fsops, sources, nodename: 'n1', isQuorate: () => quorate.v, wwwGid: 33, clock: ManualClock.atSeconds(2000) });
   return { memdb, fsops, fs, quorate, counters, debug: () => debug };
 }
 

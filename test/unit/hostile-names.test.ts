@@ -21,6 +21,7 @@ import { DT_REG } from '../../src/wire/entry.js';
 import { entryDigest } from '../../src/wire/hash.js';
 import { decodeIndex } from '../../src/wire/memdb-index.js';
 import { repoRoot } from '../helpers/golden.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-ts-names-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,10 +55,10 @@ describe('hostile names', () => {
     assert.ok(idx.value.entries[2]!.digest.equals(expected), 'digest over the raw name');
     const warnings: string[] = [];
     const log = { debug() {}, info() {}, error() {}, warn: (_o: object, msg?: string) => warnings.push(msg ?? '') };
-    const fsops = new FsOps(memdb, null, () => 1000);
-    const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => true, clock: () => 1, log: silentLog, rrdFiles: null, pid: 9 });
+    const fsops = new FsOps(memdb, null, ManualClock.atSeconds(1000));
+    const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => true, clock: ManualClock.atSeconds(1), log: silentLog, rrdFiles: null, pid: 9 });
     const sources = { status, getDebug: () => false, setDebug() {} };
-    const fs = new PveFs({ fsops, sources, nodename: 'n1', isQuorate: () => true, wwwGid: 33, now: () => 2000, log });
+    const fs = new PveFs({ fsops, sources, nodename: 'n1', isQuorate: () => true, wwwGid: 33, clock: ManualClock.atSeconds(2000), log });
     for (let k = 0; k < 3; k++) {
       const names = fs.listing('').names;
       assert.ok(names.includes('good.txt'));

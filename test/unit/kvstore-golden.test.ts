@@ -17,7 +17,7 @@ import { describe, it } from 'node:test';
 import { clogStrings, KvMessageType, readClogEntry } from '../../src/wire/kvstore.js';
 import { walkNewestFirst } from '../../src/clusterlog/ring.js';
 import { CsError, type ConfChange, type MemberId, type Transport } from '../../src/cluster/transport.js';
-import { ManualClock } from '../../src/dfsm/clock.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { Dfsm } from '../../src/dfsm/dfsm.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { KVSTORE_DFSM_OPTIONS, KvstoreApp } from '../../src/status/group.js';
@@ -91,8 +91,7 @@ class KvMember {
     this.clock = new ManualClock(startTime(id, name) * 1000);
     this.transport = new ScriptedTransport(id);
     const memdb = Memdb.open(join(scratchDir(), 'config.db'));
-    const now = (): number => Math.floor(this.clock.now() / 1000);
-    this.status = new Status({ nodename: name, nodeip: `10.99.120.${id.nodeid}`, memdb, isQuorate: () => true, clock: now, log: silentLog, rrdFiles: null, pid: id.pid });
+    this.status = new Status({ nodename: name, nodeip: `10.99.120.${id.nodeid}`, memdb, isQuorate: () => true, clock: this.clock, log: silentLog, rrdFiles: null, pid: id.pid });
     this.status.setClusterInfo({ clusterName: 'kvrec', configVersion: 1, configVersionMissing: false, nodes: NODES });
     this.dfsm = new Dfsm({ ...KVSTORE_DFSM_OPTIONS, callbacks: (d) => new KvstoreApp(this.status, silentLog, d), clock: this.clock, logger: silentLog });
     this.dfsm.attach(this.transport);
@@ -108,7 +107,7 @@ class KvMember {
   play(l: Line, nextTime: number): void {
     if ('confchg' in l) {
       // a confchg has no time: C's SYNC_START epoch takes the time of the first message after it
-      this.clock.advanceTo(Math.max(this.clock.now(), nextTime * 1000));
+      this.clock.advanceTo(Math.max(this.clock.nowMs(), nextTime * 1000));
       const c = conf(l);
       if (c.joined.some((m) => same(m, this.id))) this.alive = true;
       if (!this.alive || this.left) return;
@@ -122,7 +121,7 @@ class KvMember {
     }
     if (!this.alive || this.left) return;
     const raw = Buffer.from(l.hex, 'hex');
-    this.clock.advanceTo(Math.max(this.clock.now(), raw.readUInt32LE(8) * 1000));
+    this.clock.advanceTo(Math.max(this.clock.nowMs(), raw.readUInt32LE(8) * 1000));
     if (same(l.from, this.id)) this.own(l.i, raw);
     else this.dfsm.deliver(l.from, raw);
     this.collect();

@@ -16,6 +16,7 @@ import { Rng } from '../../src/util/rng.js';
 import type { Log } from '../../src/util/log.js';
 import { decodeKvUpdate, decodeLogEntry, encodeKvUpdate, KvMessageType } from '../../src/wire/kvstore.js';
 import { scratchDir } from '../helpers/golden.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 function recordingLog(lines: string[]): Log {
   const rec = (_: object, msg?: string) => void lines.push(msg ?? '');
@@ -26,7 +27,7 @@ function setup() {
   const lines: string[] = [];
   const log = recordingLog(lines);
   const memdb = Memdb.open(join(scratchDir(), 'config.db'));
-  const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => true, clock: () => 1_700_000_000, log, rrdFiles: null, pid: 5 });
+  const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => true, clock: ManualClock.atSeconds(1_700_000_000), log, rrdFiles: null, pid: 5 });
   status.setClusterInfo({ clusterName: 'c', configVersion: 1, configVersionMissing: false, nodes: [{ name: 'n1', nodeid: 1, votes: 1, ring0Addr: undefined }, { name: 'n2', nodeid: 2, votes: 1, ring0Addr: undefined }] });
   const sent: Buffer[] = [];
   const dfsm = { hasTransport: true, sendMessageNoWait: (_s: number, p: readonly Buffer[]) => (sent.push(Buffer.concat(p)), true) } as unknown as DfsmApi & { hasTransport: boolean };

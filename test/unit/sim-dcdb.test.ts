@@ -14,6 +14,7 @@ import { runSeed } from '../../src/sim/run.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { DfsmMode } from '../../src/dfsm/types.js';
 import { ENOTEMPTY } from '../../src/memdb/errno.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-ts-sim-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,7 +65,7 @@ describe('regressions found by the simulation', () => {
     };
     settle();
     // racing truncates leave "size 5, no data" (memdb.md pitfall 2) on node 1
-    const now = Math.floor(c.clock.now() / 1000);
+    const now = Math.floor(c.clock.nowMs() / 1000);
     assert.equal(n1.memdb.create('f', 1, now), 0);
     assert.equal(n1.memdb.write('f', 1, now, Buffer.from('abc'), 0, false), 3);
     assert.equal(n1.memdb.write('f', 1, now, null, 0, true), 0);
@@ -92,7 +93,7 @@ describe('regressions found by the simulation', () => {
   it('a failing rename that drops its target from memory also drops its row (later commits and restarts agree)', () => {
     const file = join(dir, 'rename-victim.db');
     rmSync(file, { force: true });
-    const m = Memdb.open(file, { now: () => 1000 });
+    const m = Memdb.open(file, { clock: ManualClock.atSeconds(1000) });
     assert.equal(m.mkdir('d', 1, 1000), 0);
     assert.equal(m.create('d/x', 1, 1000), 0);
     assert.equal(m.create('t', 1, 1000), 0);
@@ -100,7 +101,7 @@ describe('regressions found by the simulation', () => {
     assert.equal(m.getattr('t'), null, 'C drops the target from memory (pitfall 3)');
     const index = m.encodeIndex();
     m.close();
-    const again = Memdb.open(file, { now: () => 1000 });
+    const again = Memdb.open(file, { clock: ManualClock.atSeconds(1000) });
     assert.equal(again.getattr('t'), null, 'not resurrected by a restart');
     assert.ok(again.encodeIndex().equals(index));
     again.close();

@@ -20,6 +20,7 @@ import { Status } from '../../src/status/status.js';
 import { silentLog } from '../../src/util/log.js';
 import { decodeKvUpdate, KvMessageType } from '../../src/wire/kvstore.js';
 import { goldenDir, goldenMissing } from '../helpers/golden.js';
+import type { Clock } from '../../src/util/clock.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -32,12 +33,17 @@ function tmp(prefix: string): string {
   return d;
 }
 
+/** A clock the test moves by setting `now.v` (seconds); the status code sets no timers. */
+function secondsClock(now: { v: number }): Clock {
+  return { nowMs: () => now.v * 1000, setTimer: () => assert.fail('Status sets no timers') };
+}
+
 function setup(o: { now?: { v: number }; rrdDir?: string } = {}) {
   const memdb = Memdb.open(join(tmp('status-'), 'config.db'));
   const now = o.now ?? { v: 1_700_000_000 };
   const sent: { subtype: number; payload: Buffer }[] = [];
   const rrdFiles = o.rrdDir === undefined ? null : new RrdFiles({ dir: o.rrdDir, cachedAddress: null, log: silentLog });
-  const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => true, clock: () => now.v, log: silentLog, rrdFiles, pid: 77 });
+  const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => true, clock: secondsClock(now), log: silentLog, rrdFiles, pid: 77 });
   status.sender = { send: (subtype, payload) => sent.push({ subtype, payload: Buffer.concat(payload) }) };
   status.setClusterInfo({ clusterName: 'lab', configVersion: 3, configVersionMissing: false, nodes: [{ name: 'n1', nodeid: 1, votes: 1, ring0Addr: undefined }, { name: 'n2', nodeid: 2, votes: 1, ring0Addr: undefined }] });
   return { status, sent, now, memdb };

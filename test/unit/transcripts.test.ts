@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { treeJson } from '../../src/cli/db.js';
 import { CsError, type ConfChange, type MemberId, type Transport } from '../../src/cluster/transport.js';
-import { ManualClock } from '../../src/dfsm/clock.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { Dfsm } from '../../src/dfsm/dfsm.js';
 import { DfsmMode } from '../../src/dfsm/types.js';
 import { Dcdb } from '../../src/dcdb/dcdb.js';
@@ -73,7 +73,7 @@ class Member {
 
   constructor(file: string) {
     this.file = file;
-    this.memdb = Memdb.open(file, { now: () => Math.floor(this.clock.now() / 1000) });
+    this.memdb = Memdb.open(file, { clock: this.clock });
     this.dfsm = new Dfsm({ callbacks: (d) => new Dcdb(d, { memdb: this.memdb }), clock: this.clock, isQuorate: () => true });
     this.dfsm.attach(this.transport);
     this.dfsm.initialize();
@@ -103,7 +103,7 @@ class Member {
             log.syncStarts.push(raw);
             // our STATE goes out now: stamp it with the recorder's time for byte comparisons
             const next = lines.slice(k + 1).find((l) => 'hex' in l && isRecorder(l.from) && Buffer.from(l.hex, 'hex').readUInt16LE(0) === DfsmMessageType.STATE);
-            if (next && 'hex' in next) this.clock.advanceTo(Math.max(this.clock.now(), Buffer.from(next.hex, 'hex').readUInt32LE(TIME_OFFSET) * 1000));
+            if (next && 'hex' in next) this.clock.advanceTo(Math.max(this.clock.nowMs(), Buffer.from(next.hex, 'hex').readUInt32LE(TIME_OFFSET) * 1000));
           }
           if (type(raw) === DfsmMessageType.UPDATE) log.updates++;
           this.dfsm.deliver(line.from, raw);

@@ -22,6 +22,7 @@ import { decodeIndex, encodeIndex } from '../../src/wire/memdb-index.js';
 import { decodeUpdate, encodeUpdate } from '../../src/wire/update.js';
 import { readU64, u64, u64Compare, u64Inc, writeU64 } from '../../src/wire/u64.js';
 import { repoRoot } from '../helpers/golden.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-ts-u64-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +32,7 @@ const T = 1_700_000_000;
 
 /** A database C could hold: a file, then __version__ moved to 2^63 − 1. */
 function hugeVersionDb(file: string): void {
-  const m = Memdb.open(file, { now: () => T });
+  const m = Memdb.open(file, { clock: ManualClock.atSeconds(T) });
   assert.equal(m.create('a', 1, T), 0);
   assert.equal(m.write('a', 1, T, Buffer.from('x'), 0, false), 1);
   m.close();
@@ -93,7 +94,7 @@ describe('a database with __version__ 2^63 − 1', () => {
   it('loads, takes writes past 2^63 (negative INTEGERs in SQLite) and reloads them exactly', () => {
     const file = join(dir, 'huge.db');
     hugeVersionDb(file);
-    let m = Memdb.open(file, { now: () => T });
+    let m = Memdb.open(file, { clock: ManualClock.atSeconds(T) });
     assert.equal(m.root.version, MAX63);
     assert.equal(m.create('b', 1, T), 0);
     assert.equal(m.mkdir('d', 1, T), 0);
@@ -106,7 +107,7 @@ describe('a database with __version__ 2^63 − 1', () => {
     const stored = raw.prepare("SELECT inode FROM tree WHERE name = 'b'").safeIntegers(true).get() as { inode: bigint };
     raw.close();
     assert.equal(stored.inode, -(2n ** 63n), 'stored as C binds a guint64 (sqlite3_bind_int64)');
-    m = Memdb.open(file, { now: () => T });
+    m = Memdb.open(file, { clock: ManualClock.atSeconds(T) });
     assert.ok(m.encodeIndex().equals(index));
     assert.ok(m.checksum().equals(sum));
     assert.ok(databaseChecksum(m.sortedEntries()).equals(sum));
@@ -136,7 +137,7 @@ describe('a database with __version__ 2^63 − 1', () => {
     };
     settle();
     assert.equal(n1.dfsm.mode, DfsmMode.SYNCED);
-    const now = Math.floor(c.clock.now() / 1000);
+    const now = Math.floor(c.clock.nowMs() / 1000);
     assert.equal(n1.memdb.create('big', 1, now), 0);
     const n2 = c.start(2);
     settle();

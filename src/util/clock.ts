@@ -1,10 +1,13 @@
 /**
- * Time and timers for the DFSM and its service wrapper, injectable so that the
- * simulation is deterministic.
+ * The one clock of the daemon: wall time in milliseconds and one-shot timers,
+ * injectable so that tests and the simulation run on virtual time. Whole seconds
+ * (C's time(NULL): mtimes, lock timers, message headers, status) come from
+ * `nowSeconds(clock)`, never from a second clock type.
  *
  * | here            | C                                               |
  * |-----------------|-------------------------------------------------|
- * | Clock.now()     | time(NULL) (whole seconds via nowSeconds)       |
+ * | Clock.nowMs()   | g_get_real_time / qb_util_nano_from_epoch_get   |
+ * | nowSeconds      | time(NULL)                                      |
  * | Clock.setTimer  | qb_loop_timer_add (loop.c jobs)                 |
  * | ManualClock     | (test only) virtual time, advanced explicitly   |
  */
@@ -15,18 +18,18 @@ export interface TimerHandle {
 
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
-  now(): number;
+  nowMs(): number;
   /** Run `fn` once after `ms` milliseconds. */
   setTimer(ms: number, fn: () => void): TimerHandle;
 }
 
-/** C's time(NULL): whole seconds, truncated to u32 where it goes on the wire. */
+/** C's time(NULL): whole seconds since the epoch (truncated to u32 where it goes on the wire). */
 export function nowSeconds(clock: Clock): number {
-  return Math.floor(clock.now() / 1000);
+  return Math.floor(clock.nowMs() / 1000);
 }
 
 export const systemClock: Clock = {
-  now: () => Date.now(),
+  nowMs: () => Date.now(),
   setTimer(ms, fn) {
     const t = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(t) };
@@ -53,7 +56,12 @@ export class ManualClock implements Clock {
     this.t = startMs;
   }
 
-  now(): number {
+  /** A clock standing at `seconds` since the epoch. */
+  static atSeconds(seconds: number): ManualClock {
+    return new ManualClock(seconds * 1000);
+  }
+
+  nowMs(): number {
     return this.t;
   }
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Drop-in for C's pmxcfs: the daemon only, with C's flags (`pmxcfs [-f] [-l] [-d]`),
+// running as a process named `pmxcfs` so that killall/pidof/pgrep -x and monitoring
+// written for C's daemon find it. process.title sets both /proc/PID/comm (prctl
+// PR_SET_NAME, main thread) and argv[0] in /proc/PID/cmdline; the daemonized child runs
+// this same file and names itself the same way. The tools stay under `pmxcfs-ts`.
+process.title = 'pmxcfs';
+const { runDaemon } = await import('../dist/src/daemon/daemon.js');
+
+runDaemon(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`pmxcfs: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
