@@ -7,30 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { accessSync, chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
+import { fuseSkipReason } from '../helpers/fuse.js';
 import { farOffsetProbes } from '../helpers/probes.js';
 
 const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 const bin = join(repoRoot, 'bin', 'pmxcfs-ts.mjs');
 
-function skipReason(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root';
-  if (!existsSync('/dev/fuse')) return 'no /dev/fuse';
-  for (const b of ['/usr/bin/unshare', '/usr/bin/nsenter', '/usr/bin/setpriv']) if (!existsSync(b)) return `no ${b}`;
-  if (!existsSync(join(repoRoot, 'build', 'Release', 'fuse.node'))) return 'native fuse addon not built';
-  try {
-    accessSync('/dev/fuse');
-  } catch {
-    return '/dev/fuse not accessible';
-  }
-  return false;
-}
-const skip = skipReason();
+const skip = fuseSkipReason(['/usr/bin/unshare', '/usr/bin/nsenter', '/usr/bin/setpriv']);
 const node = hostname().split('.')[0]!;
 
 interface Sh {

@@ -6,26 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { accessSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { fuseSkipReason } from '../helpers/fuse.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const repoRoot = join(here, '..', '..', '..');
 const ENOENT = 2;
-
-function skipReason(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root';
-  if (!existsSync('/usr/bin/unshare')) return 'no unshare';
-  if (!existsSync(join(repoRoot, 'build', 'Release', 'fuse.node'))) return 'native fuse addon not built';
-  try {
-    accessSync('/dev/fuse');
-  } catch {
-    return '/dev/fuse not accessible';
-  }
-  return false;
-}
 
 const VALGRIND = '/usr/bin/valgrind';
 
@@ -45,7 +33,7 @@ function checkSession(out: string): void {
   assert.equal(r.lateReply, -ENOENT, 'a reply after destroy finds no session');
 }
 
-describe('native FUSE session lifetime', { skip: skipReason() }, () => {
+describe('native FUSE session lifetime', { skip: fuseSkipReason(['/usr/bin/unshare']) }, () => {
   it('destroy answers a pending request (EIO to the caller); a late reply is dropped', async () => {
     checkSession(await runSession([], 30_000));
   });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { clogStrings, KvMessageType, readClogEntry } from '../../src/wire/kvstore.js';
 import { walkNewestFirst } from '../../src/clusterlog/ring.js';
-import { CsError, type ConfChange, type MemberId, type Transport } from '../../src/cluster/transport.js';
+import { CsError, type ConfChange, type MemberId } from '../../src/cluster/transport.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { Dfsm } from '../../src/dfsm/dfsm.js';
 import { Memdb } from '../../src/memdb/memdb.js';
@@ -24,6 +24,7 @@ import { KVSTORE_DFSM_OPTIONS, KvstoreApp } from '../../src/status/group.js';
 import { Status } from '../../src/status/status.js';
 import { silentLog } from '../../src/util/log.js';
 import { DfsmMessageType } from '../../src/wire/dfsm.js';
+import { ScriptedTransport } from '../helpers/scripted-transport.js';
 import { goldenDir, goldenMissing, scratchDir } from '../helpers/golden.js';
 
 const KV = join(goldenDir, 'kvstore');
@@ -43,22 +44,6 @@ const count = (b: Buffer): bigint => b.readBigUInt64LE(16);
 function conf(l: Extract<Line, { confchg: unknown }>): ConfChange {
   const m = (x: [number, number][]) => x.map(([nodeid, pid]) => ({ nodeid, pid, reason: 0 }));
   return { members: m(l.confchg.members), joined: m(l.confchg.joined), left: m(l.confchg.left) };
-}
-
-class ScriptedTransport implements Transport {
-  sent: Buffer[] = [];
-  constructor(readonly local: MemberId) {}
-  join(): number {
-    return CsError.OK;
-  }
-  leave(): number {
-    return CsError.OK;
-  }
-  send(buffers: readonly Buffer[]): number {
-    this.sent.push(Buffer.concat(buffers.map((b) => Buffer.from(b))));
-    return CsError.OK;
-  }
-  close(): void {}
 }
 
 /** Time of the daemon's "starting cluster log" entry, from its first recorded STATE. */

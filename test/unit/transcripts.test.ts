@@ -14,34 +14,18 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { treeJson } from '../../src/cli/db.js';
-import { CsError, type ConfChange, type MemberId, type Transport } from '../../src/cluster/transport.js';
+import { CsError, type ConfChange, type MemberId } from '../../src/cluster/transport.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { Dfsm } from '../../src/dfsm/dfsm.js';
 import { DfsmMode } from '../../src/dfsm/types.js';
 import { Dcdb } from '../../src/dcdb/dcdb.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { DfsmMessageType } from '../../src/wire/dfsm.js';
+import { ScriptedTransport } from '../helpers/scripted-transport.js';
 import { goldenMissing, goldenState, scratchDir, transcript, type GoldenState, type TranscriptLine } from '../helpers/golden.js';
 
 const RECORDER: MemberId = { nodeid: 3, pid: 19653 };
 const TIME_OFFSET = 8; // u32 time in the base header
-
-/** A transport that only records what our member sends; deliveries come from the script. */
-class ScriptedTransport implements Transport {
-  readonly local = RECORDER;
-  sent: Buffer[] = [];
-  join(): number {
-    return CsError.OK;
-  }
-  leave(): number {
-    return CsError.OK;
-  }
-  send(buffers: readonly Buffer[]): number {
-    this.sent.push(Buffer.concat(buffers.map((b) => Buffer.from(b))));
-    return CsError.OK;
-  }
-  close(): void {}
-}
 
 function conf(line: Extract<TranscriptLine, { confchg: unknown }>): ConfChange {
   const m = (l: [number, number][]) => l.map(([nodeid, pid]) => ({ nodeid, pid, reason: 0 }));
@@ -64,7 +48,7 @@ interface ScenarioLog {
 
 class Member {
   readonly clock = new ManualClock(1_795_000_000_000);
-  readonly transport = new ScriptedTransport();
+  readonly transport = new ScriptedTransport(RECORDER);
   readonly memdb: Memdb;
   readonly dfsm: Dfsm;
   readonly file: string;
