@@ -63,6 +63,10 @@ export function decodeUpdate(payload: Buffer): Decoded<EntryFields> {
     size,
     type,
     name,
-    data: type === DT_REG && size > 0 ? Buffer.from(payload.subarray(dataStart, dataStart + size)) : null,
+    // A view, not a copy: a CPG delivery is one Buffer per message, so the entry keeps
+    // only its own message alive (~60 B of headers more than the data). A copy here
+    // left the whole received volume behind as freed, fragmented heap after a full
+    // copy (60k inodes / 100 MB: joiner RSS +~90 MiB). Payloads are never written to.
+    data: type === DT_REG && size > 0 ? payload.subarray(dataStart, dataStart + size) : null,
   });
 }
