@@ -354,6 +354,34 @@ describe('commitUpdate', () => {
     reopened.close();
     leader.memdb.close();
   });
+
+  it('keeps the received bytes, and reads a row whose length differs from memory', () => {
+    const leader = fresh();
+    leader.memdb.mkdir('a', 1, T);
+    leader.memdb.create('a/f', 1, T);
+    leader.memdb.write('a/f', 1, T, Buffer.from('data'), 0, false);
+    const master = decodeIndex(leader.memdb.encodeIndex());
+    const follower = fresh();
+    const local = decodeIndex(follower.memdb.encodeIndex());
+    assert.ok(master.ok && local.ok);
+    const updates = leader.memdb.sortedEntries();
+    assert.equal(follower.memdb.commitUpdate(master.value, local.value, updates), true);
+    assert.equal(follower.memdb.getattr('a/f')!.data, leader.memdb.getattr('a/f')!.data, 'the update Buffer itself, no second copy');
+    leader.memdb.close();
+
+    // A row changed behind the memdb's back (another length): the reload reads it.
+    const other = new BetterSqlite3(follower.file);
+    other.prepare("UPDATE tree SET data = X'6c6f6e676572' WHERE name = 'f'").run();
+    other.close();
+    const fromDisk = Memdb.openReadonly(follower.file);
+    const master2 = decodeIndex(fromDisk.encodeIndex());
+    fromDisk.close();
+    const local2 = decodeIndex(follower.memdb.encodeIndex());
+    assert.ok(master2.ok && local2.ok);
+    assert.equal(follower.memdb.commitUpdate(master2.value, local2.value, []), true);
+    assert.deepEqual(follower.memdb.read('a/f'), Buffer.from('longer'));
+    follower.memdb.close();
+  });
 });
 
 describe('path handling', () => {
