@@ -37,7 +37,7 @@ import { Memdb, MemdbOpenError } from '../memdb/memdb.js';
 import type { Log } from '../util/log.js';
 import { nowSeconds, systemClock } from '../util/clock.js';
 import { createLogger, domainLog, setDebug } from '../util/logger.js';
-import { type ClusterParts, clusterServices } from './cluster.js';
+import type { ClusterParts } from './cluster.js';
 import { controlSocketPath, startControlServer } from './control.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
 import { acquireLock, CHILD_ENV, daemonize, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
@@ -132,7 +132,7 @@ export class Daemon {
     this.lockFd = await acquireLock(join(this.opts.libDir, '.pmxcfs.lockfile'), this.log);
   }
 
-  private database(): void {
+  private async database(): Promise<void> {
     this.phase = 'database';
     const o = this.opts;
     try {
@@ -152,6 +152,9 @@ export class Daemon {
     this.status = status;
     if (!o.local && hasConf) {
       const log = (domain: string): Log => domainLog(this.logger, domain);
+      // Loaded only in cluster mode: the DFSM, dcdb and xstate are ~20 modules that a
+      // local-mode start (-l) would otherwise compile before the mount.
+      const { clusterServices } = await import('./cluster.js');
       this.cluster = clusterServices({ memdb: this.memdb, corosyncConf: o.corosyncConf, verifyPeriodSec: o.verifyPeriod, log, status });
     }
     this.fsops = new FsOps(this.memdb, this.cluster?.dcdb ?? null);

@@ -30,6 +30,15 @@ export interface DaemonOptions {
   readonly metricsListen: { readonly host: string; readonly port: number } | null;
 }
 
+/**
+ * Node flags of the daemon's process, as in the shebang of bin/pmxcfs.mjs and
+ * bin/pmxcfs-ts.mjs (keep in step): young-generation semi-spaces of at most 2 MiB.
+ * V8 grows them to 16 MiB under the allocation of a large load or sync and keeps
+ * them; at 60k inodes that was ~20 MiB of the RSS after a local-mode start, with no
+ * measurable CPU difference at start-up or for writes.
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+
 export const DEFAULTS: DaemonOptions = {
   foreground: false,
   local: false,

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../cluster/native.js';
+import { DAEMON_NODE_FLAGS } from '../daemon/options.js';
 import { type Lab, labUnavailable } from './lab.js';
 
 /** Why lab tests with FUSE cannot run here (no lab, addon not built, no /dev/fuse), or undefined. */
@@ -45,8 +46,9 @@ export class DaemonLab {
   readonly bin = join(packageRoot(), 'bin', 'pmxcfs-ts.mjs');
   constructor(readonly lab: Lab) {}
 
+  /** The bin run as its shebang runs it (with the daemon's Node flags). */
   cli(...args: string[]): string[] {
-    return [process.execPath, this.bin, ...args];
+    return [process.execPath, ...DAEMON_NODE_FLAGS, this.bin, ...args];
   }
 
   /**

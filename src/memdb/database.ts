@@ -15,6 +15,8 @@ import { type U64, u64, u64ToSql } from '../wire/u64.js';
 import { metrics } from '../metrics/metrics.js';
 
 export const VERSION_FILENAME = '__version__';
+/** Mapped while loading (a bound, not a size: SQLite maps at most the file). */
+const LOAD_MMAP_BYTES = 2 ** 30;
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS tree (
   inode INTEGER PRIMARY KEY NOT NULL,
@@ -36,7 +38,7 @@ function wide(column: string): string {
   return `CASE WHEN ${column} BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} THEN ${column} ELSE CAST(${column} AS TEXT) END AS ${column}`;
 }
 
-function fromSql(v: unknown): U64 {
+export function fromSql(v: unknown): U64 {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return u64(BigInt(v));
   throw new DatabaseError(`expected an integer, got ${typeof v} ${String(v)}`);
@@ -52,6 +54,15 @@ interface RowFields {
   /** null → NULL; a 0-length Buffer → X'' (C writes both for directories). */
   readonly data: Buffer | null;
 }
+
+/**
+ * A row as the loader reads it: better-sqlite3's raw mode (one array, no object per
+ * row). u64 columns as in wide(); `name` as a string when its bytes up to the first
+ * NUL are ASCII (they decode the same as UTF-8 and as byte string) and as the raw
+ * bytes otherwise; `data` as the blob, or as its length where the caller has the
+ * bytes already (loadRowsSized).
+ */
+export type LoadRow = [inode: unknown, parent: unknown, version: unknown, writer: number, mtime: number, type: number, name: string | Buffer | null, data: Buffer | number | null];
 
 /** A row as stored. `name` is the raw bytes of the TEXT column (null if NULL). */
 export interface Row extends RowFields {
@@ -74,6 +85,9 @@ export class DatabaseError extends Error {}
 export class Database {
   private readonly db: BetterSqlite3.Database;
   private readonly loadAll: BetterSqlite3.Statement;
+  private readonly loadFast: BetterSqlite3.Statement;
+  private readonly loadSized: BetterSqlite3.Statement;
+  private readonly loadData: BetterSqlite3.Statement;
   private readonly replace: BetterSqlite3.Statement | null;
   private readonly remove: BetterSqlite3.Statement | null;
   readonly file: string;
@@ -101,6 +115,13 @@ export class Database {
       this.loadAll = this.db.prepare(
         `SELECT ${wide('inode')}, ${wide('parent')}, ${wide('version')}, writer, mtime, type, CAST(name AS BLOB) AS name, data FROM tree;`,
       );
+      const ints = `${wide('inode')}, ${wide('parent')}, ${wide('version')}, writer, mtime, type`;
+      // GLOB on TEXT stops at a NUL, as C's name does; any byte >= 0x80 reads as a
+      // code point >= 0x80 (valid UTF-8 or not), so only ASCII names come as TEXT.
+      const name = `CASE WHEN name GLOB '*[^' || char(1) || '-' || char(127) || ']*' THEN CAST(name AS BLOB) ELSE name END`;
+      this.loadFast = this.db.prepare(`SELECT ${ints}, ${name}, CAST(data AS BLOB) FROM tree;`).raw(true);
+      this.loadSized = this.db.prepare(`SELECT ${ints}, ${name}, octet_length(data) FROM tree;`).raw(true);
+      this.loadData = this.db.prepare('SELECT CAST(data AS BLOB) FROM tree WHERE inode = ?;').pluck(true);
       this.replace = readonly
         ? null
         : this.db.prepare(
@@ -155,6 +176,34 @@ export class Database {
         data: (r['data'] as Buffer | null) ?? null,
       };
     }
+  }
+
+  /**
+   * `load` over every row (database.c: stmt_load_all), one at a time so each dies
+   * young. The file is memory-mapped meanwhile: SQLite then reads its pages without
+   * a pread and a copy each, about half of the scan's CPU at 60k rows (read-only;
+   * the file is not changed). Unmapped again after, so the daemon runs as before.
+   */
+  loadRows<T>(load: (rows: Iterable<LoadRow>) => T): T {
+    this.db.pragma(`mmap_size = ${LOAD_MMAP_BYTES}`);
+    try {
+      return load(this.loadFast.iterate() as IterableIterator<LoadRow>);
+    } finally {
+      this.db.pragma('mmap_size = 0');
+    }
+  }
+
+  /**
+   * Every row for the loader with `data` as its length: for a caller that holds the
+   * bytes. All at once, so that the caller may read a row (dataOf) while it loads.
+   */
+  loadRowsSized(): LoadRow[] {
+    return this.loadSized.all() as LoadRow[];
+  }
+
+  /** The data of one row (null if NULL or no such row). */
+  dataOf(inode: U64): Buffer | null {
+    return (this.loadData.get(u64ToSql(inode)) as Buffer | null | undefined) ?? null;
   }
 
   /** Column names and types of `tree`, for `db check`. */

@@ -36,7 +36,7 @@ import { assert } from '../util/assert.js';
 import { Database, DatabaseError, type RowWrite, VERSION_FILENAME } from './database.js';
 import { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTDIR, ENOTEMPTY } from './errno.js';
 import { indexMatchesTree } from './invariants.js';
-import { LoadError, type LoadedTree, loadTree } from './load.js';
+import { type DataOf, LoadError, type LoadedTree, loadTree } from './load.js';
 import { isForbiddenName, pathComponents, pathIsLockdir, splitPath } from './path.js';
 import { digestOf, type DirEntry, type FileEntry, makeDir, makeFile, makeRoot, replaceEntry, type TreeEntry } from './tree.js';
 import { pathVmConfig, validNodename, type VmInfo, VmList, vmTypeOfSubdir, nameIsVmConfig } from './vmlist.js';
@@ -118,7 +118,7 @@ export class Memdb {
   private static openWith(db: Database, options: MemdbOptions, initialize: boolean): Memdb {
     let memdb: Memdb;
     try {
-      const { root, index } = loadTree(db.rows());
+      const { root, index } = db.loadRows((rows) => loadTree(rows));
       memdb = new Memdb(db, root, index, options);
       if (!memdb.recreateVmlist()) throw new LoadError('detected duplicate VMID or invalid VM directory');
       // Only a database that loaded is changed (WAL, schema, version 1): a refused file stays byte-identical.
@@ -563,6 +563,28 @@ export class Memdb {
   }
 
   /**
+   * The bytes of the rows a sync commit reloads, from memory where it holds them: the
+   * last update of an inode, else the current entry. Reading every blob back from
+   * SQLite (C does) would hold all data twice until the received copies are collected,
+   * and their freed memory stays in the process (~+170 MiB RSS at 60k inodes / 100 MB).
+   * A length that differs from the row's reads the row.
+   */
+  private heldData(updates: readonly EntryFields[]): DataOf {
+    const sent = new Map<U64, Buffer>();
+    for (const u of updates) {
+      if (u.type === DT_REG && u.size > 0 && u.data !== null) sent.set(u.inode, u.data);
+      else sent.delete(u.inode);
+    }
+    return (inode, size) => {
+      const held = sent.get(inode) ?? this.index.get(inode)?.data ?? null;
+      if (held !== null && held.length === size) return held;
+      const stored = this.db.dataOf(inode);
+      assert(stored !== null && stored.length === size, `inode ${inode}: data of ${stored?.length} bytes read back, row says ${size}`);
+      return stored;
+    };
+  }
+
+  /**
    * bdb_backend_commit_update: delete what the leader lacks, write every received
    * entry, reload from the database inside the transaction and require the new
    * index to equal the leader's byte for byte; all or nothing. On failure the
@@ -586,7 +608,7 @@ export class Memdb {
             data: u.type === DT_REG && u.size > 0 ? u.data : null,
           });
         }
-        const tree = loadTree(this.db.rows());
+        const tree = loadTree(this.db.loadRowsSized(), this.heldData(updates));
         if (this.root.version === 0) throw new LoadError('new index has version 0 - internal error');
         const encoded = encodeTreeIndex(tree.root, [...tree.index.values()].sort(byInode));
         if (!indexEquals(encoded, master.raw)) throw new LoadError('new index does not match master index - internal error');

@@ -12,8 +12,14 @@ import type { U64 } from '../wire/u64.js';
 import { assert } from '../util/assert.js';
 
 interface EntryBase extends EntryFields {
-  /** Lazily computed index digest (valid for the lifetime of this object). */
-  digest?: Buffer;
+  /**
+   * Lazily computed index digest (valid for the lifetime of this object), as a 32-char
+   * byte string: ~48 bytes in V8's heap where a 32-byte Buffer costs ~300 (two heap
+   * objects and a native backing store) — at 60k entries 2.9 MiB instead of 18 MiB.
+   * Always present (undefined until computed) so entries keep one shape with all
+   * fields in-object.
+   */
+  digest: string | undefined;
 }
 
 export interface FileEntry extends EntryBase {
@@ -32,12 +38,12 @@ export type TreeEntry = FileEntry | DirEntry;
 
 export function makeFile(fields: EntryFields): FileEntry {
   assert(fields.type === DT_REG, `inode ${fields.inode}: a file entry of type ${fields.type}`);
-  return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_REG, name: fields.name, data: fields.data };
+  return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_REG, name: fields.name, data: fields.data, digest: undefined };
 }
 
 export function makeDir(fields: EntryFields, children: Map<string, TreeEntry> = new Map()): DirEntry {
   assert(fields.type === DT_DIR, `inode ${fields.inode}: a directory entry of type ${fields.type}`);
-  return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_DIR, name: fields.name, data: null, children };
+  return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_DIR, name: fields.name, data: null, children, digest: undefined };
 }
 
 /** The successor of `old` (same kind) with new fields; a directory keeps its children. */
@@ -45,8 +51,8 @@ export function replaceEntry(old: TreeEntry, fields: EntryFields): TreeEntry {
   return old.type === DT_DIR ? makeDir(fields, old.children) : makeFile(fields);
 }
 
-export function digestOf(e: TreeEntry): Buffer {
-  if (e.digest === undefined) e.digest = entryDigest(e);
+export function digestOf(e: TreeEntry): string {
+  if (e.digest === undefined) e.digest = entryDigest(e).toString('latin1');
   return e.digest;
 }
 

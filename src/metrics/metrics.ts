@@ -14,12 +14,17 @@
  * call into a return, for the bench's with/without comparison.
  */
 import { statSync } from 'node:fs';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import { type DfsmFamilies, DfsmGroupMetrics, type DfsmSnapshot, MODE_NAMES } from './dfsm.js';
 
 export type { DfsmGroupMetrics } from './dfsm.js';
 import { FUSE_OPS, FuseMeter, IPC_OPS, OpErrnoRows, opNames, REQUEST_BUCKETS } from './requests.js';
-import { CounterTable, HistogramTable } from './table.js';
+import { CounterTable, HistogramTable, type TableMetric } from './table.js';
+
+type PromClient = typeof import('prom-client');
+
+/** prom-client's Registry.PROMETHEUS_CONTENT_TYPE (the registry exists only after the first scrape). */
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** CPG group name → label (C: pve_dcdb_v1 = dcdb.c, pve_kvstore_v1 = status.c). */
 export function groupLabel(cpgGroup: string): string {
@@ -40,7 +45,9 @@ const ROUND_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const COMMIT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1];
 
 export class Metrics {
-  readonly registry = new Registry();
+  /** The tables in registration order; prom-client's registry takes them at the first scrape. */
+  private readonly families: TableMetric[] = [];
+  private registry: Promise<Registry> | null = null;
   private enabled = true;
   private readonly on = (): boolean => this.enabled;
   private readonly groups = new Map<string, DfsmGroupMetrics>();
@@ -50,12 +57,11 @@ export class Metrics {
   private readonly commitRow: number;
   private readonly ipcConnections: CounterTable;
   private readonly ipcRows: { opened: number; closed: number };
-  private processMetrics = false;
   private nodeSource: (() => NodeSnapshot) | null = null;
   readonly fuse: FuseMeter;
 
   constructor() {
-    const r = this.registry;
+    const r = this.families;
     this.dfsmF = {
       messages: new CounterTable(r, 'pmxcfs_dfsm_messages_total', 'DFSM messages by direction and message type', ['group', 'direction', 'type']),
       bytes: new CounterTable(r, 'pmxcfs_dfsm_message_bytes_total', 'DFSM message bytes (headers included) by direction and type', ['group', 'direction', 'type']),
@@ -75,7 +81,6 @@ export class Metrics {
     this.ipcRows = { opened: this.ipcConnections.row('opened'), closed: this.ipcConnections.row('closed') };
     this.commitSeconds = new HistogramTable(r, 'pmxcfs_sqlite_commit_duration_seconds', 'one database change from BEGIN to COMMIT', [], COMMIT_BUCKETS);
     this.commitRow = this.commitSeconds.row();
-    this.gauges();
   }
 
   setEnabled(on: boolean): void {
@@ -110,21 +115,28 @@ export class Metrics {
     this.nodeSource = source;
   }
 
-  /** The exposition text (Prometheus 0.0.4). Process metrics start with the first scrape. */
-  text(): Promise<string> {
-    if (!this.processMetrics) {
-      collectDefaultMetrics({ register: this.registry });
-      this.processMetrics = true;
-    }
-    return this.registry.metrics();
+  /** The exposition text (Prometheus 0.0.4). prom-client and its process metrics start with the first scrape. */
+  async text(): Promise<string> {
+    this.registry ??= import('prom-client').then((pc) => this.makeRegistry(pc));
+    return (await this.registry).metrics();
   }
 
   get contentType(): string {
-    return this.registry.contentType;
+    return CONTENT_TYPE;
   }
 
-  private gauges(): void {
-    const r = this.registry;
+  /** The tables, then the gauges, then prom-client's default process metrics. */
+  private makeRegistry(pc: PromClient): Registry {
+    const r = new pc.Registry();
+    // registerMetric reads only name, type and get() (lib/registry.js); its type asks for a whole Metric.
+    for (const t of this.families) r.registerMetric(t as unknown as Parameters<Registry['registerMetric']>[0]);
+    this.gauges(r, pc.Gauge);
+    this.nodeGauges(r, pc.Gauge);
+    pc.collectDefaultMetrics({ register: r });
+    return r;
+  }
+
+  private gauges(r: Registry, GaugeClass: PromClient['Gauge']): void {
     const snapshots = (): [string, DfsmSnapshot][] => {
       const out: [string, DfsmSnapshot][] = [];
       for (const [label, g] of this.groups) {
@@ -134,7 +146,7 @@ export class Metrics {
       return out;
     };
     const perGroup = (name: string, help: string, labelNames: string[], set: (g: Gauge<string>, group: string, s: DfsmSnapshot) => void): void => {
-      new Gauge({
+      new GaugeClass({
         name, help, labelNames, registers: [r],
         collect() {
           this.reset();
@@ -156,14 +168,12 @@ export class Metrics {
     perGroup('pmxcfs_dfsm_last_verify_timestamp_seconds', 'time of the last verify result', ['group', 'result'], (g, group, s) => {
       if (s.lastVerify !== null) g.set({ group, result: s.lastVerify.result }, s.lastVerify.time);
     });
-    this.nodeGauges();
   }
 
-  private nodeGauges(): void {
-    const r = this.registry;
+  private nodeGauges(r: Registry, GaugeClass: PromClient['Gauge']): void {
     const node = (): NodeSnapshot | null => this.nodeSource?.() ?? null;
     const gauge = (name: string, help: string, value: (n: NodeSnapshot) => number | null): void => {
-      new Gauge({
+      new GaugeClass({
         name, help, registers: [r],
         collect() {
           this.reset();
@@ -179,7 +189,7 @@ export class Metrics {
     gauge('pmxcfs_quorate', '1 when the node is quorate', (n) => (n.quorate ? 1 : 0));
     const c = this.ipcConnections;
     const rows = this.ipcRows;
-    new Gauge({
+    new GaugeClass({
       name: 'pmxcfs_ipc_clients', help: 'IPC clients connected now', registers: [r],
       collect() {
         this.set(c.value(rows.opened) - c.value(rows.closed));

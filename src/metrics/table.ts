@@ -7,8 +7,12 @@
  * set-up or on the first occurrence of a new errno), the hot path adds into a
  * Float64Array, and prom-client only sees the rows when it scrapes (`get()`), so
  * its registry, text format and default process metrics are used unchanged.
+ *
+ * The tables do not depend on prom-client at run time: a table is a plain metric
+ * object (name, type, get) that the registry takes at the first scrape, so the
+ * daemon loads prom-client (~60 ms of start-up CPU) only when metrics are read.
  */
-import { Counter, Histogram, type MetricObjectWithValues, type MetricType, type MetricValueWithName, type Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricType, MetricValueWithName } from 'prom-client';
 import { assert } from '../util/assert.js';
 
 /** Label rows per family: op × errno × ... stays far below this in practice. */
@@ -56,17 +60,30 @@ function grow(a: Float64Array, need: number): Float64Array {
   return b;
 }
 
+/** What a registry takes (prom-client's Registry.registerMetric reads name, type and get). */
+export interface TableMetric {
+  readonly name: string;
+  readonly type: 'counter' | 'histogram';
+  get(): Promise<Exported>;
+}
+
 /** A counter (name ends in _total): `add(row, n)` on the hot path. */
-export class CounterTable extends Counter<string> {
+export class CounterTable implements TableMetric {
+  readonly type = 'counter';
   private readonly rows: Rows;
   private values: Float64Array = new Float64Array(16);
   private readonly id: { readonly name: string; readonly help: string };
 
-  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
+  /** Appends itself to `family` (the owner's list, registered at the first scrape). */
+  constructor(family: TableMetric[], name: string, help: string, labelNames: readonly string[]) {
     assert(name.endsWith('_total'), `counter ${name} must end in _total`);
-    super({ name, help, labelNames: [...labelNames], registers: [registry] });
     this.id = { name, help };
     this.rows = new Rows(labelNames);
+    family.push(this);
+  }
+
+  get name(): string {
+    return this.id.name;
   }
 
   row(...values: string[]): number {
@@ -83,28 +100,34 @@ export class CounterTable extends Counter<string> {
     return this.values[row]!;
   }
 
-  override async get(): Promise<Exported> {
+  async get(): Promise<Exported> {
     const values = this.rows.labels.map((labels, i) => ({ value: this.values[i]!, labels }));
     return exported(this.id, 'counter', values);
   }
 }
 
 /** A histogram in seconds: `record(row, seconds)` on the hot path. */
-export class HistogramTable extends Histogram<string> {
+export class HistogramTable implements TableMetric {
+  readonly type = 'histogram';
   private readonly rows: Rows;
   private readonly bounds: Float64Array;
   /** Per row: one count per bound (not cumulative), then +Inf, then the sum. */
   private cells: Float64Array;
   private readonly id: { readonly name: string; readonly help: string };
 
-  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[], buckets: readonly number[]) {
+  /** Appends itself to `family` (the owner's list, registered at the first scrape). */
+  constructor(family: TableMetric[], name: string, help: string, labelNames: readonly string[], buckets: readonly number[]) {
     assert(name.endsWith('_seconds'), `histogram ${name} must be in seconds`);
     assert(buckets.every((b, i) => i === 0 || b > buckets[i - 1]!), 'buckets ascend');
-    super({ name, help, labelNames: [...labelNames], buckets: [...buckets], registers: [registry] });
     this.id = { name, help };
     this.rows = new Rows(labelNames);
     this.bounds = Float64Array.from(buckets);
     this.cells = new Float64Array(16 * this.stride);
+    family.push(this);
+  }
+
+  get name(): string {
+    return this.id.name;
   }
 
   private get stride(): number {
@@ -127,12 +150,7 @@ export class HistogramTable extends Histogram<string> {
     this.cells[base + this.bounds.length + 1]! += v;
   }
 
-  /** The registry's text path for histograms (lib/registry.js prefers it to get()). */
-  getForPromString(): Promise<Exported> {
-    return this.get();
-  }
-
-  override async get(): Promise<Exported> {
+  async get(): Promise<Exported> {
     const values: Sample[] = [];
     this.rows.labels.forEach((labels, r) => {
       const base = r * this.stride;

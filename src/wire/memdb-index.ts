@@ -34,8 +34,8 @@ export interface MemdbIndex extends IndexHeader {
   readonly raw: Buffer;
 }
 
-/** Root values for the header plus entries sorted by inode with their digests. */
-export function encodeIndex(root: { version: U64; writer: number; mtime: number }, entries: readonly IndexEntry[]): Buffer {
+/** Root values for the header plus entries sorted by inode with their digests (bytes, or a byte string). */
+export function encodeIndex(root: { version: U64; writer: number; mtime: number }, entries: readonly { readonly inode: U64; readonly digest: Buffer | string }[]): Buffer {
   const bytes = INDEX_HEADER_SIZE + INDEX_ENTRY_SIZE * entries.length;
   const buf = Buffer.allocUnsafe(bytes);
   let lastInode: U64 = 0;
@@ -48,7 +48,8 @@ export function encodeIndex(root: { version: U64; writer: number; mtime: number 
     if (e.inode > lastInode) lastInode = e.inode;
     const off = INDEX_HEADER_SIZE + i * INDEX_ENTRY_SIZE;
     writeU64(buf, off, e.inode);
-    e.digest.copy(buf, off + 8);
+    if (typeof e.digest === 'string') buf.write(e.digest, off + 8, 32, 'latin1');
+    else e.digest.copy(buf, off + 8);
   }
   writeU64(buf, 0, root.version);
   writeU64(buf, 8, lastInode);

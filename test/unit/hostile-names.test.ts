@@ -69,6 +69,16 @@ describe('hostile names', () => {
     memdb.close();
   });
 
+  it('non-ASCII names load as their bytes, up to the first NUL (the loader reads ASCII names as TEXT)', () => {
+    // é in UTF-8, invalid UTF-8, NUL then a high byte, control bytes, a lone continuation byte
+    const names = ['c3a9', 'ff61', '6100ff', '017f', '80'];
+    const rows = names.map((hex, k) => `INSERT INTO tree VALUES (${30 + k}, 0, 10, 1, 1, 8, CAST(X'${hex}' AS TEXT), NULL);`).join(' ');
+    const memdb = Memdb.openReadonly(hostileDb('bytes.db', rows));
+    const loaded = names.map((_, k) => memdb.index.get(30 + k)!.name);
+    assert.deepEqual(loaded, ['\xc3\xa9', '\xffa', 'a', '\x01\x7f', '\x80']);
+    memdb.close();
+  });
+
   it('`db check` reports each of them (and empty names, embedded NULs)', () => {
     const file = hostileDb('check.db', `INSERT INTO tree VALUES (20, 0, 10, 1, 1, 8, CAST(X'6e00756c' AS TEXT), NULL); INSERT INTO tree VALUES (21, 0, 10, 1, 1, 8, '${'y'.repeat(300)}', NULL);`);
     let out = '';

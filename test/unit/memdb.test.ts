@@ -16,7 +16,7 @@ import { nameIsVmConfig, pathVmConfig, VmType } from '../../src/memdb/vmlist.js'
 import { Rng } from '../../src/util/rng.js';
 import { DT_DIR } from '../../src/wire/entry.js';
 import { entryCsum } from '../../src/wire/hash.js';
-import { decodeIndex } from '../../src/wire/memdb-index.js';
+import { decodeIndex, type MemdbIndex } from '../../src/wire/memdb-index.js';
 import { repoRoot, scratchDir } from '../helpers/golden.js';
 import { u64Inc } from '../../src/wire/u64.js';
 import { ManualClock, nowSeconds } from '../../src/util/clock.js';
@@ -332,20 +332,26 @@ describe('errors flag', () => {
   });
 });
 
+/** A leader holding a/f = 'data', a fresh follower (after `prepare`), and both indexes. */
+function syncPair(prepare: (m: Memdb) => void = () => {}): { leader: ReturnType<typeof fresh>; follower: ReturnType<typeof fresh>; master: MemdbIndex; local: MemdbIndex } {
+  const leader = fresh();
+  leader.memdb.mkdir('a', 1, T);
+  leader.memdb.create('a/f', 1, T);
+  leader.memdb.write('a/f', 1, T, Buffer.from('data'), 0, false);
+  const follower = fresh();
+  prepare(follower.memdb);
+  const master = decodeIndex(leader.memdb.encodeIndex());
+  const local = decodeIndex(follower.memdb.encodeIndex());
+  assert.ok(master.ok && local.ok);
+  return { leader, follower, master: master.value, local: local.value };
+}
+
 describe('commitUpdate', () => {
   it('rejects an update stream that does not produce the master index, all or nothing', () => {
-    const leader = fresh();
-    leader.memdb.mkdir('a', 1, T);
-    leader.memdb.create('a/f', 1, T);
-    leader.memdb.write('a/f', 1, T, Buffer.from('data'), 0, false);
-    const master = decodeIndex(leader.memdb.encodeIndex());
-    const follower = fresh();
-    follower.memdb.mkdir('z', 2, T);
-    const local = decodeIndex(follower.memdb.encodeIndex());
-    assert.ok(master.ok && local.ok);
+    const { leader, follower, master, local } = syncPair((m) => m.mkdir('z', 2, T));
     const before = follower.memdb.encodeIndex();
     const partial = [leader.memdb.getattr('a')!];
-    assert.equal(follower.memdb.commitUpdate(master.value, local.value, partial), false);
+    assert.equal(follower.memdb.commitUpdate(master, local, partial), false);
     assert.equal(follower.memdb.errors, true);
     assert.ok(follower.memdb.encodeIndex().equals(before), 'memory unchanged');
     follower.memdb.close();
@@ -353,6 +359,26 @@ describe('commitUpdate', () => {
     assert.ok(reopened.encodeIndex().equals(before), 'database rolled back');
     reopened.close();
     leader.memdb.close();
+  });
+
+  it('keeps the received bytes, and reads a row whose length differs from memory', () => {
+    const { leader, follower, master, local } = syncPair();
+    assert.equal(follower.memdb.commitUpdate(master, local, leader.memdb.sortedEntries()), true);
+    assert.equal(follower.memdb.getattr('a/f')!.data, leader.memdb.getattr('a/f')!.data, 'the update Buffer itself, no second copy');
+    leader.memdb.close();
+
+    // A row changed behind the memdb's back (another length): the reload reads it.
+    const other = new BetterSqlite3(follower.file);
+    other.prepare("UPDATE tree SET data = X'6c6f6e676572' WHERE name = 'f'").run();
+    other.close();
+    const fromDisk = Memdb.openReadonly(follower.file);
+    const master2 = decodeIndex(fromDisk.encodeIndex());
+    fromDisk.close();
+    const local2 = decodeIndex(follower.memdb.encodeIndex());
+    assert.ok(master2.ok && local2.ok);
+    assert.equal(follower.memdb.commitUpdate(master2.value, local2.value, []), true);
+    assert.deepEqual(follower.memdb.read('a/f'), Buffer.from('longer'));
+    follower.memdb.close();
   });
 });
 
