@@ -1,8 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
 // Entry point: the compiled CLI lives in dist/ (built by `npm install` / `npm run build`).
-// --max-semi-space-size=2: V8's young generation stays at 2 MiB semi-spaces instead of
-// growing to 16 (~25 MiB less RSS after a big load or sync, no measurable CPU cost);
-// it cannot be set once the process runs. Keep in step with DAEMON_NODE_FLAGS
+// The node flags: see DAEMON_NODE_FLAGS (src/daemon/options.ts) for why; they
+// cannot be set once the process runs. Keep in step with DAEMON_NODE_FLAGS
 // (src/daemon/options.ts), which the lab and the bench pass when they run `node <bin>`.
 import { main } from '../dist/src/cli/main.js';
 

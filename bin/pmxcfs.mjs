@@ -1,12 +1,11 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
 // Drop-in for C's pmxcfs: the daemon only, with C's flags (`pmxcfs [-f] [-l] [-d]`),
 // running as a process named `pmxcfs` so that killall/pidof/pgrep -x and monitoring
 // written for C's daemon find it. process.title sets both /proc/PID/comm (prctl
 // PR_SET_NAME, main thread) and argv[0] in /proc/PID/cmdline; the daemonized child runs
 // this same file and names itself the same way. The tools stay under `pmxcfs-ts`.
-// --max-semi-space-size=2: V8's young generation stays at 2 MiB semi-spaces instead of
-// growing to 16 (~25 MiB less RSS after a big load or sync, no measurable CPU cost);
-// it cannot be set once the process runs. Keep in step with DAEMON_NODE_FLAGS
+// The node flags: see DAEMON_NODE_FLAGS (src/daemon/options.ts) for why; they
+// cannot be set once the process runs. Keep in step with DAEMON_NODE_FLAGS
 // (src/daemon/options.ts), which the lab and the bench pass when they run `node <bin>`.
 process.title = 'pmxcfs';
 const { runDaemon } = await import('../dist/src/daemon/daemon.js');
