@@ -40,7 +40,7 @@ import { createLogger, domainLog, setDebug } from '../util/logger.js';
 import type { ClusterParts } from './cluster.js';
 import { controlSocketPath, startControlServer } from './control.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
-import { acquireLock, CHILD_ENV, daemonize, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
+import { acquireLock, CHILD_ENV, daemonize, keepMallocHeap, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
 import type { DaemonService } from './service.js';
 import { daemonStatus, type Identity } from './status.js';
 import { IpcServer } from '../ipc/server.js';
@@ -130,6 +130,7 @@ export class Daemon {
     this.id = { nodename, nodeip, starttime: nowSeconds(systemClock), dbFile: this.opts.db };
     prepareDirs(this.opts.libDir, this.opts.runDir);
     this.lockFd = await acquireLock(join(this.opts.libDir, '.pmxcfs.lockfile'), this.log);
+    keepMallocHeap(this.log);
   }
 
   private async database(): Promise<void> {

@@ -4,6 +4,8 @@ import { addonLoader } from './addon.js';
 interface PosixAddon {
   /** flock(fd, LOCK_EX|LOCK_NB): 0 or −errno. */
   flockExclusive(fd: number): number;
+  /** mallopt(M_TRIM_THRESHOLD, trim) + mallopt(M_TOP_PAD, pad): 0, or −1 if refused. */
+  keepMallocHeap(trimBytes: number, padBytes: number): number;
 }
 
 export const posix = addonLoader<PosixAddon>('posix');
