@@ -7,7 +7,7 @@
  * | resolveNodeIp   | lookup_node_ip                                    |
  * | prepareDirs     | mkdir of the lib and run dirs, chown www-data     |
  * | acquireLock     | flock on .pmxcfs.lockfile (11 attempts, 1 s apart)|
- * | keepMallocHeap  | (none: C runs with glibc's defaults)           |
+ * | keepMallocHeap  | (none: C runs with glibc's defaults)              |
  * | daemonize       | fork + readiness pipe; the parent writes the pid  |
  * | signalReady     | the child writes '1' to the pipe                  |
  */
