@@ -20,6 +20,7 @@
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -340,6 +341,7 @@ class Sender {
     // Below the loop thread: on a busy machine the FUSE requests it serves go first
     // (Linux: a thread's nice value is its own).
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kSenderNice);
+    pthread_setname_np(pthread_self(), "cpg-send");  // its own line in /proc/PID/task
     std::unique_lock<std::mutex> l(m_);
     for (;;) {
       cv_.wait(l, [this] { return stop_ || (!q_.empty() && failed_ == CS_OK); });
