@@ -362,9 +362,9 @@ class Bench {
     const t0 = performance.now();
     const spawnedAt = Date.now();
     const p = this.start(kind, 3);
-    const t1 = await this.waitJoined(kind, t0 + 600_000);
+    const { at: t1, cpuBeforeCopyUs } = await this.waitJoined(kind, t0 + 600_000, p.pid);
     const joinerThreads = threadCpuUs(p.pid);
-    log(`  ${kind}: CPU during the copy: leader ${((cpuUs(leaderPid) - leaderCpu0) / 1000).toFixed(0)} ms, joiner ${(cpuUs(p.pid) / 1000).toFixed(0)} ms (since its start)`);
+    log(`  ${kind}: CPU during the copy: leader ${((cpuUs(leaderPid) - leaderCpu0) / 1000).toFixed(0)} ms, joiner ${(cpuUs(p.pid) / 1000).toFixed(0)} ms (since its start; ${(cpuBeforeCopyUs / 1000).toFixed(0)} ms of it before the UPDATEs)`);
     const others1 = sampleCpu(others);
     log(`  ${kind}: CPU ms of the others: ${Object.entries(cpuPerOp(others0, others1, 1000)).filter(([k]) => k !== 'pmxcfs n1').map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
     log(`  ${kind}: threads ms: leader ${threadCpuText(leaderThreads0, threadCpuUs(leaderPid))}; joiner ${threadCpuText({}, joinerThreads)}`);
@@ -404,9 +404,13 @@ class Bench {
   }
 
   /** performance.now() when node 3 logged "all data is up to date". */
-  async waitJoined(kind: Kind, deadline: number): Promise<number> {
+  async waitJoined(kind: Kind, deadline: number, pid: number): Promise<{ at: number; cpuBeforeCopyUs: number }> {
+    let cpuBeforeCopyUs = NaN;
     for (;;) {
-      if (this.modeLines(kind, 3).some((l) => l.includes('all data is up to date'))) return performance.now();
+      const lines = this.modeLines(kind, 3);
+      if (lines.some((l) => l.includes('all data is up to date'))) return { at: performance.now(), cpuBeforeCopyUs };
+      // Its CPU when it starts waiting for the UPDATEs: start-up and the state exchange.
+      if (Number.isNaN(cpuBeforeCopyUs) && lines.some((l) => l.includes('waiting for updates from leader'))) cpuBeforeCopyUs = cpuUs(pid);
       if (!this.lab.isRunning(3, 'pmxcfs')) throw new Error(`n3 (${kind}) exited during sync:\n${this.lab.readLog(3, 'pmxcfs').slice(-2000)}`);
       if (performance.now() > deadline) throw new Error(`n3 (${kind}) not synced after 600 s`);
       await sleep(5);
