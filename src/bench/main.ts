@@ -416,13 +416,18 @@ class Bench {
     return { seconds: (t1 - t0) / 1000, joinerRssMiB, leaderRssMiB, leaderStatP99Ms };
   }
 
-  /** $PMXCFS_BENCH_LOG_DIR: the daemons' logs of each full copy are copied there (the lab is removed at the end). */
+  /** $PMXCFS_BENCH_LOG_DIR: the daemons' and corosyncs' logs of each full copy are copied there (the lab is removed at the end). */
   keepLogs(kind: Kind): void {
     const dir = process.env['PMXCFS_BENCH_LOG_DIR'];
     if (dir === undefined || dir === '') return;
     mkdirSync(dir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    for (const i of [1, 2, 3]) writeFileSync(join(dir, `${stamp}-${kind}-n${i}.log`), this.lab.readLog(i, 'pmxcfs'));
+    for (const i of [1, 2, 3]) {
+      writeFileSync(join(dir, `${stamp}-${kind}-n${i}.log`), this.lab.readLog(i, 'pmxcfs'));
+      // corosync's "Q empty, queued:N" lines: a daemon's event ring was full and corosync
+      // re-ran its outq flush as a busy loop job until the daemon read (exec/ipc_glue.c).
+      writeFileSync(join(dir, `${stamp}-${kind}-n${i}-corosync.log`), this.lab.readLog(i, 'corosync'));
+    }
   }
 
   /** n1 and n3 hold the same data; a difference must vanish within CONVERGE_MS (writes in flight). */
