@@ -20,6 +20,7 @@
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -65,12 +66,16 @@ class Service : public Napi::ObjectWrap<T> {
   // Subclass: call *_dispatch(CS_DISPATCH_ALL) and return its code.
   virtual cs_error_t DispatchAll() = 0;
 
-  // One turn's dispatch; *more = events may be left (dispatched again from an idle
-  // handle on the next loop turn, so other handles — /dev/fuse — are served between).
+  // One turn's dispatch; *more = events may be left in the library (dispatched again
+  // from an idle handle on the next loop turn, so other handles — /dev/fuse — are
+  // served between).
   virtual cs_error_t Dispatch(bool* more) {
     *more = false;
     return DispatchAll();
   }
+
+  // Events handed to JavaScript per loop turn (the rest wait for the idle handle).
+  virtual size_t EmitBatch() const { return SIZE_MAX; }
 
   // Start watching fd. Returns false (and leaves nothing running) on failure.
   bool StartPoll(Napi::Env env, int fd) {
@@ -185,12 +190,11 @@ class Service : public Napi::ObjectWrap<T> {
     Napi::Env env = env_;
     Napi::HandleScope scope(env);
     cs_error_t err = CS_OK;
+    bool more = false;
     if (status < 0) {
       err = CS_ERR_LIBRARY;
     } else {
-      bool more = false;
       err = Dispatch(&more);
-      if (more && idle_ != nullptr) uv_idle_start(idle_, &Service::OnIdle);
     }
     if (err != CS_OK && err != CS_ERR_TRY_AGAIN) {
       // Stop first: the hang-up is level-triggered. Keep our reference until the
@@ -201,19 +205,21 @@ class Service : public Napi::ObjectWrap<T> {
         Emit(e, "error", {Napi::Number::New(e, code)});
       });
     }
-    Flush(env);
+    // A stopped poll gets no idle turn: everything queued goes now.
+    Flush(env, polling() ? EmitBatch() : SIZE_MAX);
+    if ((more || !pending_.empty()) && idle_ != nullptr) uv_idle_start(idle_, &Service::OnIdle);
     if (poll_ == nullptr && referenced_) {
       referenced_ = false;
       this->Unref();
     }
   }
 
-  void Flush(Napi::Env env) {
-    std::vector<Event> events;
-    events.swap(pending_);
+  // Emit up to `limit` queued events in order; a handler that finalizes discards the rest.
+  void Flush(Napi::Env env, size_t limit) {
     const uint64_t gen = generation_;
-    for (auto& e : events) {
-      if (generation_ != gen) break;  // finalized from a handler: no more events
+    for (size_t n = 0; n < limit && !pending_.empty() && generation_ == gen; n++) {
+      Event e = std::move(pending_.front());
+      pending_.pop_front();
       Napi::HandleScope scope(env);
       e(env);
     }
@@ -223,7 +229,7 @@ class Service : public Napi::ObjectWrap<T> {
   uv_idle_t* idle_ = nullptr;
   bool referenced_ = false;
   napi_env env_ = nullptr;
-  std::vector<Event> pending_;
+  std::deque<Event> pending_;
   std::unordered_map<const char*, Napi::FunctionReference> fns_;
   uint64_t generation_ = 0;
   std::unique_ptr<Napi::AsyncContext> async_;
@@ -340,6 +346,7 @@ class Sender {
     // Below the loop thread: on a busy machine the FUSE requests it serves go first
     // (Linux: a thread's nice value is its own).
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kSenderNice);
+    pthread_setname_np(pthread_self(), "cpg-send");  // its own line in /proc/PID/task
     std::unique_lock<std::mutex> l(m_);
     for (;;) {
       cv_.wait(l, [this] { return stop_ || (!q_.empty() && failed_ == CS_OK); });
@@ -419,12 +426,17 @@ class Cpg : public Service<Cpg> {
  protected:
   cs_error_t DispatchAll() override { return cpg_dispatch(handle_, CS_DISPATCH_ALL); }
 
-  // At most kDispatchBatch events per loop turn: a flood (a full copy arriving at
-  // ~10k messages/s) would otherwise be read and run in one go, and /etc/pve would
-  // wait for all of it. Events stay in corosync's order; the rest follow next turn.
-  static constexpr int kDispatchBatch = 16;
+  // Everything libcpg has is read at once (up to kMaxHeldBytes), but at most
+  // kEmitBatch events run in JavaScript per loop turn: a flood (a full copy arriving at
+  // ~10k messages/s) would otherwise hold /etc/pve for its whole length. Reading ahead
+  // keeps the daemon's IPC event ring from filling: when it is full, corosync queues
+  // the messages and re-runs its flush as a busy loop job (exec/ipc_glue.c:
+  // outq_flush) at SCHED_RR until we read, which starved everything else on the host.
+  static constexpr size_t kEmitBatch = 16;
+  static constexpr size_t kMaxHeldBytes = 16u << 20;
+  size_t EmitBatch() const override { return kEmitBatch; }
   cs_error_t Dispatch(bool* more) override {
-    for (int i = 0; i < kDispatchBatch; i++) {
+    while (held_bytes_ < kMaxHeldBytes) {
       cs_error_t err = cpg_dispatch(handle_, CS_DISPATCH_ONE_NONBLOCKING);
       if (err == CS_ERR_TRY_AGAIN) {
         *more = false;
@@ -441,11 +453,13 @@ class Cpg : public Service<Cpg> {
                         uint32_t pid, void* msg, size_t len) {
     Cpg* self = FromHandle(handle);
     if (self == nullptr) return;
-    // One copy, straight into the JS Buffer: the handle lives in HandleReadable's
-    // scope, which is still open when the queued events are emitted.
-    napi_value data = Napi::Buffer<char>::Copy(self->env(), static_cast<const char*>(msg), len);
-    self->Queue([self, nodeid, pid, data](Napi::Env env) {
-      self->Emit(env, "deliver", {Napi::Number::New(env, nodeid), Napi::Number::New(env, pid), data});
+    // The bytes are kept here and become a JS Buffer when emitted: the event may wait
+    // for a later loop turn, after the dispatch's handle scope has closed.
+    auto bytes = std::make_shared<std::vector<char>>(static_cast<const char*>(msg), static_cast<const char*>(msg) + len);
+    self->held_bytes_ += len;
+    self->Queue([self, nodeid, pid, bytes](Napi::Env env) {
+      self->held_bytes_ -= bytes->size();
+      self->Emit(env, "deliver", {Napi::Number::New(env, nodeid), Napi::Number::New(env, pid), Napi::Buffer<char>::Copy(env, bytes->data(), bytes->size())});
     });
   }
 
@@ -671,6 +685,7 @@ class Cpg : public Service<Cpg> {
     Napi::Env env = info.Env();
     StopPoll(true);
     DiscardEvents();
+    held_bytes_ = 0;
     sender_.reset();  // before cpg_finalize: the thread may be inside cpg_mcast_joined
     if (handle_ == 0) return Napi::Number::New(env, CS_ERR_BAD_HANDLE);
     cs_error_t err = cpg_finalize(handle_);
@@ -683,6 +698,8 @@ class Cpg : public Service<Cpg> {
   }
 
   cpg_handle_t handle_ = 0;
+  // Bytes of delivered messages read from libcpg and not yet emitted.
+  size_t held_bytes_ = 0;
   std::unique_ptr<Sender> sender_;
   napi_env sender_env_ = nullptr;
 };

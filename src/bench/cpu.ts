@@ -4,7 +4,7 @@
  * batch of writes. On a shared 2-core machine this is the figure that turns into
  * latency, and it is far less noisy than wall-clock time.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** USER_HZ on Linux (sysconf(_SC_CLK_TCK)); /proc/PID/stat counts in these ticks. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -42,4 +42,41 @@ export function cpuPerOp(a: CpuSample, b: CpuSample, ops: number): Record<string
 /** Add per-op figures of several runs (for averaging by the caller). */
 export function addInto(acc: Record<string, number[]>, x: Record<string, number>): void {
   for (const [k, v] of Object.entries(x)) (acc[k] ??= []).push(v);
+}
+
+/**
+ * utime + stime in µs per thread name of a process (/proc/PID/task/TID; threads of
+ * one name summed): splits a daemon's CPU into its loop thread, the CPG sender
+ * thread, the libuv pool and the FUSE thread. Threads that exited are not counted.
+ */
+export function threadCpuUs(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return out;
+}
+
+/** "name ms, ..." of b − a (threads above 5 ms), largest first. */
+export function threadCpuText(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): string {
+  const MIN_SHOWN_MS = 5;
+  return Object.entries(b)
+    .map(([k, v]) => [k, (v - (a[k] ?? 0)) / 1000] as const)
+    .filter(([, ms]) => ms >= MIN_SHOWN_MS)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, ms]) => `${k} ${ms.toFixed(0)}`)
+    .join(', ');
 }

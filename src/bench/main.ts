@@ -20,7 +20,10 @@
  *
  * C and pmxcfs-ts are measured alternately in the same run; a node runs one of them.
  * Prints a Markdown table and writes bench/run-STAMP.json. `--quick` is a short run;
- * `--only=cpg|writes|sync|load|ipc|instructions` runs one part.
+ * `--only=cpg|writes|sync|load|ipc|instructions` runs one part. Full copy: `--rounds=N`
+ * per DB, `--sync-db=6k|60k` one DB, `--no-probe` without the senders' `stat` probe
+ * (the leader's CPU is then the copy's alone); each run logs the CPU per thread of
+ * leader and joiner and (pmxcfs-ts) the joiner's start/sync timeline.
  * `--metrics-cost`: only metrics on vs --no-metrics (src/bench/metrics-cost.ts).
  */
 import { execFileSync } from 'node:child_process';
@@ -32,7 +35,7 @@ import { packageRoot } from '../cluster/native.js';
 import { DaemonLab } from '../lab/daemons.js';
 import { Lab, labUnavailable, ownedLabPrefix, type ProcInfo } from '../lab/lab.js';
 import { SETTLE_MS, diffStages, mergeStages, readStages, type StageDump } from './breakdown.js';
-import { addInto, cpuPerOp, cpuUs, sampleCpu, type Pids } from './cpu.js';
+import { addInto, cpuPerOp, cpuUs, sampleCpu, threadCpuText, threadCpuUs, type Pids } from './cpu.js';
 import { measureCpg, type CpgRow } from './cpg-measure.js';
 import { extraReport } from './report.js';
 import { cachedDb } from './gendb.js';
@@ -91,6 +94,31 @@ interface LoadFigure {
   rssMiB: number;
 }
 
+/**
+ * When the joiner's log (pmxcfs-ts, JSON lines) shows each step of its start and
+ * sync, in ms after its spawn: the part before `members` is start-up, the rest the
+ * copy (states, the leader's UPDATEs, the commit).
+ */
+export function joinerTimeline(logText: string, spawnedAt: number): string {
+  const steps: [string, (l: { domain?: string; msg?: string }) => boolean][] = [
+    ['first log line', () => true],
+    ['ready', (l) => l.msg === 'pmxcfs-ts ready'],
+    ['members', (l) => l.domain === 'dcdb' && l.msg === 'members'],
+    ['states in', (l) => l.domain === 'dcdb' && l.msg === 'waiting for updates from leader'],
+    ['committed', (l) => l.domain === 'dcdb' && l.msg === 'all data is up to date'],
+  ];
+  const lines = logText
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { domain?: string; msg?: string; time: number });
+  return steps
+    .map(([name, match]) => {
+      const l = lines.find(match);
+      return `${name} ${l === undefined ? '?' : (l.time - spawnedAt).toFixed(0)}`;
+    })
+    .join(', ');
+}
+
 interface DbSpec {
   label: string;
   inodes: number;
@@ -105,6 +133,8 @@ class Bench {
   constructor(
     readonly cBin: string | undefined,
     readonly quick: boolean,
+    /** Run the `stat` probe on the senders during a full copy (off: CPU figures of the copy alone). */
+    readonly probe = true,
   ) {
     this.kinds = cBin !== undefined ? ['C', 'TS'] : ['TS'];
   }
@@ -128,11 +158,17 @@ class Bench {
     return `/tmp/pmxcfs-bench-${this.lab.prefix}-n${i}-stages.json`;
   }
 
-  /** Start node i's daemon; `wrap` goes in front of the command (valgrind). */
-  start(kind: Kind, i: number, extra: string[] = [], wrap: readonly string[] = []): ProcInfo {
-    const argv = [...wrap, ...(kind === 'C' ? [this.cBin!, '-f', ...extra] : this.d.cli('-f', ...extra))];
+  /**
+   * Start node i's daemon; `wrap` goes in front of the command (valgrind); `stages`:
+   * it dumps its per-stage sums (the writes breakdown; it costs per delivery, so only there).
+   */
+  start(kind: Kind, i: number, extra: string[] = [], wrap: readonly string[] = [], stages = false): ProcInfo {
+    // PMXCFS_BENCH_NODE_ARGS: node flags for the pmxcfs-ts daemons (--cpu-prof ... for a profile).
+    const nodeArgs = (process.env['PMXCFS_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    const [node, ...cli] = this.d.cli('-f', ...extra);
+    const argv = [...wrap, ...(kind === 'C' ? [this.cBin!, '-f', ...extra] : [node!, ...nodeArgs, ...cli])];
     rmSync(this.stagesFile(i), { force: true });
-    return this.lab.spawn(i, 'pmxcfs', argv, kind === 'TS' ? { env: { ...process.env, PMXCFS_STAGES: this.stagesFile(i) } } : {});
+    return this.lab.spawn(i, 'pmxcfs', argv, kind === 'TS' && stages ? { env: { ...process.env, PMXCFS_STAGES: this.stagesFile(i) } } : {});
   }
 
   /** What src/bench/instructions.ts needs of the bench. */
@@ -251,7 +287,7 @@ class Bench {
     await this.stopAll();
     const procs = [1, 2, 3].map((i) => {
       this.resetDb(i);
-      return this.start(kind, i);
+      return this.start(kind, i, [], [], true);
     });
     await this.waitSynced(kind, [1, 2, 3]);
     await this.waitMounted(1, procs[0]!.pid);
@@ -353,21 +389,45 @@ class Bench {
     const senders = [this.start(kind, 1), this.start(kind, 2)];
     await this.waitSynced(kind, [1, 2], 300_000);
     await Promise.all(senders.map((p, k) => this.waitMounted(k + 1, p.pid)));
-    const probe = this.statProbe();
-    await sleep(1000); // the probes are running before the joiner starts
+    const probe = this.probe ? this.statProbe() : null;
+    if (probe !== null) await sleep(1000); // the probes are running before the joiner starts
     const leaderPid = this.lab.proc(1, 'pmxcfs')!.pid;
     const leaderCpu0 = cpuUs(leaderPid);
+    const leaderThreads0 = threadCpuUs(leaderPid);
+    const others = this.pids();
+    const others0 = sampleCpu(others);
     const t0 = performance.now();
+    const spawnedAt = Date.now();
     const p = this.start(kind, 3);
-    const t1 = await this.waitJoined(kind, t0 + 600_000);
-    log(`  ${kind}: CPU during the copy: leader ${((cpuUs(leaderPid) - leaderCpu0) / 1000).toFixed(0)} ms, joiner ${(cpuUs(p.pid) / 1000).toFixed(0)} ms (since its start)`);
-    const leaderStatP99Ms = await probe.stop();
+    const { at: t1, cpuBeforeCopyUs } = await this.waitJoined(kind, t0 + 600_000, p.pid);
+    const joinerThreads = threadCpuUs(p.pid);
+    log(`  ${kind}: CPU during the copy: leader ${((cpuUs(leaderPid) - leaderCpu0) / 1000).toFixed(0)} ms, joiner ${(cpuUs(p.pid) / 1000).toFixed(0)} ms (since its start; ${(cpuBeforeCopyUs / 1000).toFixed(0)} ms of it before the UPDATEs)`);
+    const others1 = sampleCpu(others);
+    log(`  ${kind}: CPU ms of the others: ${Object.entries(cpuPerOp(others0, others1, 1000)).filter(([k]) => k !== 'pmxcfs n1').map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+    log(`  ${kind}: threads ms: leader ${threadCpuText(leaderThreads0, threadCpuUs(leaderPid))}; joiner ${threadCpuText({}, joinerThreads)}`);
+    if (kind === 'TS') log(`  ${kind}: joiner timeline ms after spawn: ${joinerTimeline(this.lab.readLog(3, 'pmxcfs'), spawnedAt)}`);
+    const leaderStatP99Ms = probe === null ? NaN : await probe.stop();
     await sleep(1000);
     const joinerRssMiB = (await rssMiB(p.pid)) ?? NaN;
     const leaderRssMiB = (await rssMiB(this.lab.proc(1, 'pmxcfs')!.pid)) ?? NaN;
     await this.waitSynced(kind, [1, 2, 3], 300_000);
     await this.sameChecksum(kind);
+    this.keepLogs(kind);
     return { seconds: (t1 - t0) / 1000, joinerRssMiB, leaderRssMiB, leaderStatP99Ms };
+  }
+
+  /** $PMXCFS_BENCH_LOG_DIR: the daemons' and corosyncs' logs of each full copy are copied there (the lab is removed at the end). */
+  keepLogs(kind: Kind): void {
+    const dir = process.env['PMXCFS_BENCH_LOG_DIR'];
+    if (dir === undefined || dir === '') return;
+    mkdirSync(dir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    for (const i of [1, 2, 3]) {
+      writeFileSync(join(dir, `${stamp}-${kind}-n${i}.log`), this.lab.readLog(i, 'pmxcfs'));
+      // corosync's "Q empty, queued:N" lines: a daemon's event ring was full and corosync
+      // re-ran its outq flush as a busy loop job until the daemon read (exec/ipc_glue.c).
+      writeFileSync(join(dir, `${stamp}-${kind}-n${i}-corosync.log`), this.lab.readLog(i, 'corosync'));
+    }
   }
 
   /** n1 and n3 hold the same data; a difference must vanish within CONVERGE_MS (writes in flight). */
@@ -386,9 +446,13 @@ class Bench {
   }
 
   /** performance.now() when node 3 logged "all data is up to date". */
-  async waitJoined(kind: Kind, deadline: number): Promise<number> {
+  async waitJoined(kind: Kind, deadline: number, pid: number): Promise<{ at: number; cpuBeforeCopyUs: number }> {
+    let cpuBeforeCopyUs = NaN;
     for (;;) {
-      if (this.modeLines(kind, 3).some((l) => l.includes('all data is up to date'))) return performance.now();
+      const lines = this.modeLines(kind, 3);
+      if (lines.some((l) => l.includes('all data is up to date'))) return { at: performance.now(), cpuBeforeCopyUs };
+      // Its CPU when it starts waiting for the UPDATEs: start-up and the state exchange.
+      if (Number.isNaN(cpuBeforeCopyUs) && lines.some((l) => l.includes('waiting for updates from leader'))) cpuBeforeCopyUs = cpuUs(pid);
       if (!this.lab.isRunning(3, 'pmxcfs')) throw new Error(`n3 (${kind}) exited during sync:\n${this.lab.readLog(3, 'pmxcfs').slice(-2000)}`);
       if (performance.now() > deadline) throw new Error(`n3 (${kind}) not synced after 600 s`);
       await sleep(5);
@@ -684,9 +748,17 @@ function benchDbs(b: Bench, quick: boolean, needed: boolean): { dbs: (DbSpec & {
         { label: '6k / 10 MB', inodes: 6000, bytes: 10_000_000, rounds: 2 },
         { label: '60k / 100 MB', inodes: 60_000, bytes: 100_000_000, rounds: 1 },
       ];
+  const rounds = Number(argValue('rounds') ?? NaN);
+  const only = argValue('sync-db');
+  const chosen = specs.filter((s) => only === undefined || s.label.startsWith(only + ' ')).map((s) => (Number.isInteger(rounds) && rounds > 0 ? { ...s, rounds } : s));
   log('generating databases (cached in ' + CACHE + ')');
-  const dbs = specs.map((s) => ({ ...s, file: cachedDb(CACHE, 'bench', { inodes: s.inodes, bytes: s.bytes, corosyncConf: conf }) }));
+  const dbs = chosen.map((s) => ({ ...s, file: cachedDb(CACHE, 'bench', { inodes: s.inodes, bytes: s.bytes, corosyncConf: conf }) }));
   return { dbs, big, bigFile: cachedDb(CACHE, 'bench', { inodes: big.inodes, bytes: big.bytes, corosyncConf: conf }) };
+}
+
+/** The value of `--name=value` on the command line. */
+function argValue(name: string): string | undefined {
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
 async function main(): Promise<number> {
@@ -697,7 +769,7 @@ async function main(): Promise<number> {
   }
   const quick = process.argv.includes('--quick');
   if (process.argv.includes('--metrics-cost')) return (await import('./metrics-cost.js')).runMetricsCost(quick);
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+  const only = argValue('only');
   const want = (part: string): boolean => only === undefined || only === part;
   const cBin = process.env['PMXCFS_C_BIN'] || undefined;
   if (cBin !== undefined && !existsSync(cBin)) {
@@ -706,7 +778,7 @@ async function main(): Promise<number> {
   }
   if (cBin === undefined) log('PMXCFS_C_BIN is not set: pmxcfs-ts figures only');
   const began = Date.now();
-  const b = new Bench(cBin, quick);
+  const b = new Bench(cBin, quick, !process.argv.includes('--no-probe'));
   await b.lab.down();
   log(`lab '${b.lab.prefix}': 3 nodes`);
   await b.lab.up(3, { timeoutMs: 60_000 });

@@ -30,7 +30,7 @@
 import { CsError, type ConfChange, type MemberId, type Transport } from '../cluster/transport.js';
 import { EACCES, EBUSY } from '../memdb/errno.js';
 import { assert } from '../util/assert.js';
-import { DfsmMessageType, type Epoch, decodeBaseHeader, decodeDfsmMessage, encodeNormalHeader, encodeStateHeader, encodeVerifyRequest, epochEquals } from '../wire/dfsm.js';
+import { DfsmMessageType, type Epoch, STATE_HEADER_SIZE, decodeBaseHeader, decodeDfsmMessage, encodeNormalHeader, encodeStateHeader, encodeVerifyRequest, epochEquals } from '../wire/dfsm.js';
 import { type ChartTable, compileChart, type DfsmEvent, type DfsmEventType, type GuardName, stepsFor } from './chart.js';
 import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { lowestNodeid, memberKey, sortMembers } from './members.js';
@@ -63,6 +63,8 @@ export { EACCES, EBUSY };
  */
 export const MAX_EVENT_DEPTH = 64;
 
+/** Where the base header holds the protocol version (wire.md §3). */
+const BASE_PROTOCOL_OFFSET = 4;
 const ZERO_EPOCH: Epoch = { epoch: 0, time: 0, nodeid: 0, pid: 0 };
 const STATE_TYPES: Partial<Record<number, DfsmEventType>> = {
   [DfsmMessageType.SYNC_START]: 'SYNC_START',
@@ -461,7 +463,24 @@ export class Dfsm implements DfsmApi {
   /** dfsm_cpg_deliver_callback, entry from the transport (and from the queues). */
   deliver(from: MemberId, msg: Buffer): void {
     if (this.depth === 0) this.metrics.received(msg); // from the transport, not a queue
+    if (this.ignoredUpdate(msg)) return;
     this.send(this.classify({ nodeid: from.nodeid >>> 0, pid: from.pid >>> 0 }, msg));
+  }
+
+  /**
+   * An UPDATE at a SYNCED member: every member of a full copy gets all of them, the
+   * leader its own (6,000 for 6k inodes). C ignores them after its common checks
+   * ("ignore state sync message", or the wrong epoch); so does the chart, so they
+   * skip building the event. Same checks as classify, in its order.
+   */
+  private ignoredUpdate(msg: Buffer): boolean {
+    return (
+      this.state === 'SYNCED' &&
+      this.ctx.round !== null &&
+      msg.length >= STATE_HEADER_SIZE &&
+      msg.readUInt32LE(BASE_PROTOCOL_OFFSET) === this.protocolVersion &&
+      msg.readUInt16LE(0) === DfsmMessageType.UPDATE
+    );
   }
 
   /** The common checks of dfsm_cpg_deliver_callback, in C's order, as one chart event. */
