@@ -231,8 +231,8 @@ export class Database {
    */
   private writeWithRoot(row: RowWrite, root: RootValues): void {
     const info = this.writable().replaceWithRoot.run(
-      ...[u64ToSql(row.inode), u64ToSql(row.parent), u64ToSql(row.version), row.writer, row.mtime, row.type, nameParam(row.name), row.data],
-      ...[0, 0, u64ToSql(root.version), root.writer, root.mtime, VERSION_TYPE, VERSION_FILENAME, null],
+      u64ToSql(row.inode), u64ToSql(row.parent), u64ToSql(row.version), row.writer, row.mtime, row.type, nameParam(row.name), row.data,
+      0, 0, u64ToSql(root.version), root.writer, root.mtime, VERSION_TYPE, VERSION_FILENAME, null,
     );
     if (info.changes !== 2) throw new DatabaseError(`writing inode ${row.inode} and the version changed ${info.changes} rows`);
   }
