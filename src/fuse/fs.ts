@@ -177,31 +177,28 @@ export class PveFs {
   /** pmxcfs.c: cfs_fuse_getattr for a path. */
   getattr(path: string): AttrResult {
     const t = resolve(path);
-    const base = { uid: 0, gid: this.o.wwwGid };
-    if (t.kind === 'root') return { ...base, mode: S_IFDIR | 0o755, nlink: 2, size: 0, blocks: 0, mtime: 0 };
+    if (t.kind === 'root') return this.attr(S_IFDIR | 0o755, 2, 0, 0, 0);
     if (t.kind === 'below-fixed') return -EACCES;
     const quorate = this.o.isQuorate();
     if (t.kind === 'fixed') {
       if (isLink(t.name)) {
         const target = linkTarget(t.name, this.o.nodename);
-        return { ...base, mode: maskMode(path, linkRawMode(quorate)), nlink: 1, size: Buffer.byteLength(target, 'latin1'), blocks: 0, mtime: 0 };
+        return this.attr(maskMode(path, linkRawMode(quorate)), 1, Buffer.byteLength(target, 'latin1'), 0, 0);
       }
       const data = generate(t.name, this.o.sources);
       this.stored.set(t.name, data);
       const raw = S_IFREG | (t.name === '.debug' ? 0o640 : 0o440);
-      return { ...base, mode: maskMode(path, raw), nlink: 1, size: data.length, blocks: 0, mtime: 0 };
+      return this.attr(maskMode(path, raw), 1, data.length, 0, 0);
     }
     const e = this.o.fsops.getattr(t.path);
     if (e === null) return -ENOENT;
     const isDir = e.type === DT_DIR;
-    return {
-      ...base,
-      mode: maskMode(path, memdbRawMode(isDir, e.name, quorate)),
-      nlink: isDir ? 2 : 1,
-      size: e.size,
-      blocks: Math.ceil(e.size / STATFS_BSIZE),
-      mtime: e.mtime,
-    };
+    return this.attr(maskMode(path, memdbRawMode(isDir, e.name, quorate)), isDir ? 2 : 1, e.size, Math.ceil(e.size / STATFS_BSIZE), e.mtime);
+  }
+
+  /** One attribute object, built in one shape (getattr runs on every lookup and stat). */
+  private attr(mode: number, nlink: number, size: number, blocks: number, mtime: number): Omit<FuseAttr, 'ino'> {
+    return { mode, nlink, uid: 0, gid: this.o.wwwGid, size, blocks, mtime };
   }
 
   /** The listing of a directory (cfs_fuse_readdir): names and d_type mode bits. */

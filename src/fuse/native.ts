@@ -122,23 +122,32 @@ interface RawFuseAddon
   replyStatfs(id: number, bsize: number, frsize: number, blocks: number, bfree: number, bavail: number, files: number, ffree: number, namemax: number): number;
 }
 
-/** The FuseRequest of one raw handler call; reads the slots before they are reused. */
+/**
+ * The FuseRequest of one raw handler call; reads the slots before they are reused.
+ * Every field is always set (undefined where the op has none), in one order, so all
+ * requests share one hidden class and the handlers' property reads stay monomorphic.
+ */
 function request(n: Float64Array, op: number, id: number, ino: number, name: Buffer | undefined, name2: Buffer | undefined, data: Buffer | undefined): FuseRequest {
   const setattr = op === FuseOp.SETATTR;
+  const rename = op === FuseOp.RENAME;
   return {
     id,
     op,
     ino,
-    ...(name !== undefined && { name }),
-    ...(op === FuseOp.RENAME && { newparent: n[Slot.INO2]!, newname: name2! }),
+    name,
+    newparent: rename ? n[Slot.INO2]! : undefined,
+    newname: rename ? name2! : undefined,
     size: n[Slot.SIZE]!,
     off: n[Slot.OFF]!,
     flags: n[Slot.FLAGS]!,
     fh: n[Slot.FH]!,
     mode: n[Slot.MODE]!,
-    ...(setattr && { toSet: n[Slot.TOSET]!, gid: n[Slot.GID]!, atime: n[Slot.ATIME]!, mtime: n[Slot.MTIME]! }),
+    toSet: setattr ? n[Slot.TOSET]! : undefined,
     uid: setattr ? n[Slot.UID]! : n[Slot.CTX_UID]!,
-    ...(data !== undefined && { data }),
+    gid: setattr ? n[Slot.GID]! : undefined,
+    atime: setattr ? n[Slot.ATIME]! : undefined,
+    mtime: setattr ? n[Slot.MTIME]! : undefined,
+    data,
     ctxUid: n[Slot.CTX_UID]!,
     ctxGid: n[Slot.CTX_GID]!,
     ctxPid: n[Slot.CTX_PID]!,
