@@ -234,6 +234,9 @@ export class Database {
       u64ToSql(row.inode), u64ToSql(row.parent), u64ToSql(row.version), row.writer, row.mtime, row.type, nameParam(row.name), row.data,
       0, 0, u64ToSql(root.version), root.writer, root.mtime, VERSION_TYPE, VERSION_FILENAME, null,
     );
+    // A REPLACE inserts every row it names; anything else is a broken SQLite. The
+    // statement has committed by now, so the memdb's errors flag (no more writes until
+    // a restart reloads the file) is what stops memory and file from drifting apart.
     if (info.changes !== 2) throw new DatabaseError(`writing inode ${row.inode} and the version changed ${info.changes} rows`);
   }
 
