@@ -30,7 +30,7 @@
 import { CsError, type ConfChange, type MemberId, type Transport } from '../cluster/transport.js';
 import { EACCES, EBUSY } from '../memdb/errno.js';
 import { assert } from '../util/assert.js';
-import { DfsmMessageType, type Epoch, STATE_HEADER_SIZE, decodeBaseHeader, decodeDfsmMessage, encodeNormalHeader, encodeStateHeader, encodeVerifyRequest, epochEquals } from '../wire/dfsm.js';
+import { DfsmMessageType, type Epoch, STATE_HEADER_SIZE, decodeBaseHeader, decodeDfsmBody, encodeNormalHeader, encodeStateHeader, encodeVerifyRequest, epochEquals } from '../wire/dfsm.js';
 import { type ChartTable, compileChart, type DfsmEvent, type DfsmEventType, type GuardName, stepsFor } from './chart.js';
 import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { lowestNodeid, memberKey, sortMembers } from './members.js';
@@ -491,7 +491,7 @@ export class Dfsm implements DfsmApi {
     if (!base.ok) return this.malformed(base.error.message, msg);
     if (base.value.protocolVersion > this.protocolVersion) return { type: 'NEWER_PROTOCOL' };
     if (base.value.protocolVersion < this.protocolVersion) return { type: 'OLDER_PROTOCOL' };
-    const decoded = decodeDfsmMessage(msg);
+    const decoded = decodeDfsmBody(msg, base.value);
     if (!decoded.ok) return this.malformed(decoded.error.message, msg);
     const m = decoded.value;
     if (m.kind === 'normal') return { type: 'NORMAL', from, count: m.count, subtype: m.base.subtype, time: m.base.time, msg, payload: m.payload };

@@ -17,6 +17,8 @@ import { metrics } from '../metrics/metrics.js';
 export const VERSION_FILENAME = '__version__';
 /** Mapped while loading (a bound, not a size: SQLite maps at most the file). */
 const LOAD_MMAP_BYTES = 2 ** 30;
+/** The type bdb_backend_write gives the `__version__` row. */
+const VERSION_TYPE = 8;
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS tree (
   inode INTEGER PRIMARY KEY NOT NULL,
@@ -82,14 +84,35 @@ export interface RootValues {
 
 export class DatabaseError extends Error {}
 
+interface WriteStatements {
+  readonly replace: BetterSqlite3.Statement;
+  /** An entry row and the `__version__` row in one statement (see writeChange). */
+  readonly replaceWithRoot: BetterSqlite3.Statement;
+  readonly remove: BetterSqlite3.Statement;
+}
+
+const ROW_VALUES = '(?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)';
+const REPLACE_ROWS = 'REPLACE INTO tree (inode, parent, version, writer, mtime, type, name, data) VALUES';
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * A name as the parameter of `CAST(? AS TEXT)`: its bytes (one per char). An ASCII
+ * name is bound as the string itself (its UTF-8 is the same bytes), which spares a
+ * Buffer per written row; any other byte goes through a latin1 Buffer.
+ */
+function nameParam(name: string): string | Buffer {
+  return NON_ASCII.test(name) ? Buffer.from(name, 'latin1') : name;
+}
+
 export class Database {
   private readonly db: BetterSqlite3.Database;
   private readonly loadAll: BetterSqlite3.Statement;
   private readonly loadFast: BetterSqlite3.Statement;
   private readonly loadSized: BetterSqlite3.Statement;
   private readonly loadData: BetterSqlite3.Statement;
-  private readonly replace: BetterSqlite3.Statement | null;
-  private readonly remove: BetterSqlite3.Statement | null;
+  /** The write statements; null when open read-only. */
+  private readonly writes: WriteStatements | null;
   readonly file: string;
   readonly readonly: boolean;
   /** True when the file did not exist before this open (C imports corosync.conf then). */
@@ -122,12 +145,13 @@ export class Database {
       this.loadFast = this.db.prepare(`SELECT ${ints}, ${name}, CAST(data AS BLOB) FROM tree;`).raw(true);
       this.loadSized = this.db.prepare(`SELECT ${ints}, ${name}, octet_length(data) FROM tree;`).raw(true);
       this.loadData = this.db.prepare('SELECT CAST(data AS BLOB) FROM tree WHERE inode = ?;').pluck(true);
-      this.replace = readonly
+      this.writes = readonly
         ? null
-        : this.db.prepare(
-            'REPLACE INTO tree (inode, parent, version, writer, mtime, type, name, data) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?);',
-          );
-      this.remove = readonly ? null : this.db.prepare('DELETE FROM tree WHERE inode = ?;');
+        : {
+            replace: this.db.prepare(`${REPLACE_ROWS} ${ROW_VALUES};`),
+            replaceWithRoot: this.db.prepare(`${REPLACE_ROWS} ${ROW_VALUES}, ${ROW_VALUES};`),
+            remove: this.db.prepare('DELETE FROM tree WHERE inode = ?;'),
+          };
     } catch (err) {
       this.db.close();
       throw new DatabaseError(`${file} is not a pmxcfs database: ${(err as Error).message}`);
@@ -211,14 +235,13 @@ export class Database {
     return this.db.pragma('table_info(tree)') as { name: string; type: string }[];
   }
 
-  private writable(): { replace: BetterSqlite3.Statement; remove: BetterSqlite3.Statement } {
-    if (this.replace === null || this.remove === null) throw new DatabaseError(`${this.file} is open read-only`);
-    return { replace: this.replace, remove: this.remove };
+  private writable(): WriteStatements {
+    if (this.writes === null) throw new DatabaseError(`${this.file} is open read-only`);
+    return this.writes;
   }
 
   writeRow(row: RowWrite): void {
-    const { replace } = this.writable();
-    const info = replace.run(u64ToSql(row.inode), u64ToSql(row.parent), u64ToSql(row.version), row.writer, row.mtime, row.type, Buffer.from(row.name, 'latin1'), row.data);
+    const info = this.writable().replace.run(u64ToSql(row.inode), u64ToSql(row.parent), u64ToSql(row.version), row.writer, row.mtime, row.type, nameParam(row.name), row.data);
     if (info.changes !== 1) throw new DatabaseError(`writing inode ${row.inode} changed ${info.changes} rows`);
   }
 
@@ -228,19 +251,42 @@ export class Database {
 
   /** The `__version__` row as bdb_backend_write stores it: type 8, data NULL. */
   writeRoot(root: RootValues): void {
-    this.writeRow({ inode: 0, parent: 0, version: root.version, writer: root.writer, mtime: root.mtime, type: 8, name: VERSION_FILENAME, data: null });
+    this.writeRow({ inode: 0, parent: 0, version: root.version, writer: root.writer, mtime: root.mtime, type: VERSION_TYPE, name: VERSION_FILENAME, data: null });
   }
 
   /**
    * bdb_backend_write: one transaction with an optional deleted row, an optional
-   * entry row and always the `__version__` row.
+   * entry row and always the `__version__` row, committed before this returns.
    */
   writeChange(change: { deleteInode?: U64; entry?: RowWrite; root: RootValues }): void {
+    const { deleteInode, entry, root } = change;
+    if (entry !== undefined && (deleteInode === undefined || deleteInode === 0) && !this.db.inTransaction) {
+      this.timed(() => this.writeWithRoot(entry, root));
+      return;
+    }
     this.transaction(() => {
-      if (change.deleteInode !== undefined && change.deleteInode !== 0) this.deleteRow(change.deleteInode);
-      if (change.entry !== undefined) this.writeRow(change.entry);
-      this.writeRoot(change.root);
+      if (deleteInode !== undefined && deleteInode !== 0) this.deleteRow(deleteInode);
+      if (entry !== undefined) this.writeRow(entry);
+      this.writeRoot(root);
     });
+  }
+
+  /**
+   * The entry row, then the `__version__` row, in one REPLACE statement outside any
+   * transaction: SQLite runs it as one transaction of its own (autocommit) and commits
+   * it before the call returns — the rows, their order and the commit of BEGIN, two
+   * REPLACEs and COMMIT, in one call into SQLite instead of four (each call costs a
+   * result object and a statement start; measured in src/bench/deliver.ts).
+   */
+  private writeWithRoot(row: RowWrite, root: RootValues): void {
+    const info = this.writable().replaceWithRoot.run(
+      u64ToSql(row.inode), u64ToSql(row.parent), u64ToSql(row.version), row.writer, row.mtime, row.type, nameParam(row.name), row.data,
+      0, 0, u64ToSql(root.version), root.writer, root.mtime, VERSION_TYPE, VERSION_FILENAME, null,
+    );
+    // A REPLACE inserts every row it names; anything else is a broken SQLite. The
+    // statement has committed by now, so the memdb's errors flag (no more writes until
+    // a restart reloads the file) is what stops memory and file from drifting apart.
+    if (info.changes !== 2) throw new DatabaseError(`writing inode ${row.inode} and the version changed ${info.changes} rows`);
   }
 
   /** Run fn inside BEGIN/COMMIT; any throw rolls back and propagates. */
@@ -248,20 +294,28 @@ export class Database {
     // Prepared once: better-sqlite3's db.transaction(fn) builds a new wrapper per call,
     // which cost ~0.5 ms per change (measured with --cpu-prof on the write path).
     const { begin, commit, rollback } = this.txStatements();
+    return this.timed(() => {
+      begin.run();
+      try {
+        const result = fn();
+        commit.run();
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) rollback.run();
+        throw err;
+      }
+    });
+  }
+
+  /** A committed change: the stage stamps and the commit metric around fn. */
+  private timed<T>(fn: () => T): T {
     const t0 = stagesOn ? process.hrtime.bigint() : 0n;
     const started = performance.now();
-    begin.run();
-    try {
-      const result = fn();
-      commit.run();
-      stageMark('commit');
-      stageSpan('SQLite transaction', t0);
-      metrics.sqliteCommit((performance.now() - started) / 1000);
-      return result;
-    } catch (err) {
-      if (this.db.inTransaction) rollback.run();
-      throw err;
-    }
+    const result = fn();
+    stageMark('commit');
+    stageSpan('SQLite transaction', t0);
+    metrics.sqliteCommit((performance.now() - started) / 1000);
+    return result;
   }
 
   private tx: { begin: BetterSqlite3.Statement; commit: BetterSqlite3.Statement; rollback: BetterSqlite3.Statement } | null = null;

@@ -37,7 +37,7 @@ import { Database, DatabaseError, type RowWrite, VERSION_FILENAME } from './data
 import { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTDIR, ENOTEMPTY } from './errno.js';
 import { indexMatchesTree } from './invariants.js';
 import { type DataOf, LoadError, type LoadedTree, loadTree } from './load.js';
-import { isForbiddenName, pathComponents, pathIsLockdir, splitPath } from './path.js';
+import { isForbiddenName, pathIsLockdir, splitPath } from './path.js';
 import { digestOf, type DirEntry, type FileEntry, makeDir, makeFile, makeRoot, replaceEntry, type TreeEntry } from './tree.js';
 import { pathVmConfig, validNodename, type VmInfo, VmList, vmTypeOfSubdir, nameIsVmConfig } from './vmlist.js';
 
@@ -151,17 +151,22 @@ export class Memdb {
 
   /** memdb_lookup_path: the entry (or null) and the last directory searched (the entry's parent when found). */
   lookup(path: string): { entry: TreeEntry | null; parent: DirEntry | null } {
-    const parts = pathComponents(path);
-    if (parts === 'root') return { entry: this.root, parent: null };
     let cur: TreeEntry = this.root;
     let parent: DirEntry | null = null;
-    for (const name of parts) {
-      // Looking up below a file fails (C: g_return_val_if_fail on DT_DIR).
-      if (cur.type !== DT_DIR) return { entry: null, parent };
-      parent = cur;
-      const next = cur.children.get(name);
-      if (next === undefined) return { entry: null, parent };
-      cur = next;
+    if (path === '.') return { entry: cur, parent };
+    // The non-empty components of pathComponents, walked without an array per lookup.
+    for (let i = 0; i < path.length; ) {
+      let end = path.indexOf('/', i);
+      if (end < 0) end = path.length;
+      if (end > i) {
+        // Looking up below a file fails (C: g_return_val_if_fail on DT_DIR).
+        if (cur.type !== DT_DIR) return { entry: null, parent };
+        parent = cur;
+        const next: TreeEntry | undefined = cur.children.get(path.slice(i, end));
+        if (next === undefined) return { entry: null, parent };
+        cur = next;
+      }
+      i = end + 1;
     }
     return { entry: cur, parent };
   }

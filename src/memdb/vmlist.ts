@@ -50,6 +50,8 @@ export function vmTypeOfSubdir(name: string): VmType | undefined {
 
 /** `nodes/NODE/{qemu-server,openvz,lxc}/VMID.conf` → info; a leading slash defeats it as in C. */
 export function pathVmConfig(path: string): VmInfo | null {
+  // The dirname is a prefix of the path: most paths are refused without splitting.
+  if (!path.startsWith('nodes/')) return null;
   const { dirname, basename } = splitPath(path);
   const vmid = nameIsVmConfig(basename);
   if (vmid === null || !dirname.startsWith('nodes/')) return null;

@@ -116,13 +116,17 @@ export function decodeBaseHeader(buf: Buffer): Decoded<BaseHeader> {
 export function decodeDfsmMessage(buf: Buffer): Decoded<DfsmMessage> {
   const base = decodeBaseHeader(buf);
   if (!base.ok) return base;
-  const type = base.value.type;
-  if (type === DfsmMessageType.NORMAL) {
+  return decodeDfsmBody(buf, base.value);
+}
+
+/** decodeDfsmMessage after the base header was decoded (and judged) already. */
+export function decodeDfsmBody(buf: Buffer, base: BaseHeader): Decoded<DfsmMessage> {
+  if (base.type === DfsmMessageType.NORMAL) {
     if (buf.length < NORMAL_HEADER_SIZE) return fail('SHORT', `NORMAL message of ${buf.length} bytes is shorter than 24`);
-    return ok({ kind: 'normal', base: base.value, count: buf.readBigUInt64LE(16), payload: buf.subarray(NORMAL_HEADER_SIZE) });
+    return ok({ kind: 'normal', base, count: buf.readBigUInt64LE(16), payload: buf.subarray(NORMAL_HEADER_SIZE) });
   }
   if (buf.length < STATE_HEADER_SIZE) return fail('SHORT', `state message of ${buf.length} bytes is shorter than 32`);
-  return ok({ kind: 'state', base: base.value, epoch: decodeEpoch(buf, BASE_HEADER_SIZE), payload: buf.subarray(STATE_HEADER_SIZE) });
+  return ok({ kind: 'state', base, epoch: decodeEpoch(buf, BASE_HEADER_SIZE), payload: buf.subarray(STATE_HEADER_SIZE) });
 }
 
 /** VERIFY_REQUEST payload: exactly one u64 csum_id. */
