@@ -41,6 +41,9 @@ interface Node {
   /** null once unhashed (unlinked or overwritten). */
   name: string | null;
   nlookup: number;
+  /** path() as computed at generation `pathGen` of the table (−1: never). */
+  cachedPath: string | null;
+  pathGen: number;
 }
 
 /** libfuse 2's node table: ids for (parent, name) pairs, kept while the kernel knows them. */
@@ -48,7 +51,13 @@ export class NodeTable {
   private readonly byId = new Map<number, Node>();
   private readonly byName = new Map<string, Node>();
   private ctr = 0;
-  readonly root: Node = { id: ROOT_ID, parent: null, name: '', nlookup: 1 };
+  /**
+   * Bumped by every rename and unhash, the only changes that move a node's path (of
+   * the node and of everything below it): a cached path of an older generation is
+   * rebuilt. Every request resolves its node's path, renames are rare.
+   */
+  private gen = 0;
+  readonly root: Node = { id: ROOT_ID, parent: null, name: '', nlookup: 1, cachedPath: '', pathGen: 0 };
 
   constructor() {
     this.byId.set(ROOT_ID, this.root);
@@ -68,6 +77,13 @@ export class NodeTable {
 
   /** The memdb path of a node ('' = root), or null if it was unlinked. */
   path(node: Node): string | null {
+    if (node.pathGen === this.gen) return node.cachedPath;
+    node.cachedPath = this.buildPath(node);
+    node.pathGen = this.gen;
+    return node.cachedPath;
+  }
+
+  private buildPath(node: Node): string | null {
     const parts: string[] = [];
     for (let n: Node | null = node; n !== null && n !== this.root; n = n.parent) {
       if (n.name === null) return null;
@@ -87,7 +103,7 @@ export class NodeTable {
   lookup(parent: Node, name: string): Node {
     let n = this.byName.get(this.key(parent, name));
     if (n === undefined) {
-      n = { id: this.nextId(), parent, name, nlookup: 0 };
+      n = { id: this.nextId(), parent, name, nlookup: 0, cachedPath: null, pathGen: -1 };
       this.byId.set(n.id, n);
       this.byName.set(this.key(parent, name), n);
     }
@@ -106,6 +122,7 @@ export class NodeTable {
   }
 
   private unhash(n: Node): void {
+    this.gen++;
     if (n.name !== null && n.parent !== null) {
       const k = this.key(n.parent, n.name);
       if (this.byName.get(k) === n) this.byName.delete(k);
@@ -121,6 +138,7 @@ export class NodeTable {
   rename(parent: Node, name: string, newParent: Node, newName: string): void {
     const n = this.byName.get(this.key(parent, name));
     if (n === undefined) return;
+    this.gen++;
     this.remove(newParent, newName);
     this.byName.delete(this.key(parent, name));
     n.parent = newParent;

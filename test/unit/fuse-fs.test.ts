@@ -216,6 +216,23 @@ describe('fuse node ids (libfuse 2 high-level)', () => {
     t.forget(a.id, 1);
     assert.equal(t.get(a.id), undefined);
   });
+
+  it('cached paths follow a rename of a parent directory and an unlink above', () => {
+    const t = new NodeTable();
+    const d = t.lookup(t.root, 'd');
+    const e = t.lookup(d, 'e');
+    const f = t.lookup(e, 'f');
+    assert.equal(t.path(f), 'd/e/f');
+    assert.equal(t.path(f), 'd/e/f', 'served from the cache');
+    t.rename(t.root, 'd', t.root, 'x');
+    assert.equal(t.path(f), 'x/e/f', 'a descendant of the renamed directory');
+    assert.equal(t.path(e), 'x/e');
+    const g = t.lookup(t.root, 'g');
+    assert.equal(t.path(g), 'g');
+    t.remove(t.root, 'x');
+    assert.equal(t.path(f), null, 'below an unlinked directory');
+    assert.equal(t.path(g), 'g', 'an unrelated node keeps its path');
+  });
 });
 
 describe('fuse plugin formats (fuse.md §7)', () => {
