@@ -345,16 +345,18 @@ export class PveFs {
   /** Answer one request through the handler table; never throws (an unexpected error is EIO). */
   handle(addon: FuseAddon, req: FuseRequest): void {
     const h = REQUEST_HANDLERS[req.op as FuseOpCode] ?? unsupported;
-    let p: Promise<void>;
-    try {
-      p = Promise.resolve(h(this, addon, req));
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    p.catch((err: unknown) => {
+    const failed = (err: unknown): void => {
       this.log.error({ op: req.op, err: (err as Error).stack }, 'fuse request failed');
       addon.replyErr(req.id, EIO);
-    });
+    };
+    try {
+      // Only the writes return a promise; lookup, getattr, release... answer at once
+      // and need none (one fewer promise and callback per request).
+      const p = h(this, addon, req);
+      if (p !== undefined) p.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
   /** Look up parent/name after a successful create/mkdir/mknod, as libfuse 2 does. */

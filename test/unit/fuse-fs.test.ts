@@ -12,6 +12,7 @@ import { FsOps } from '../../src/fsops/fsops.js';
 import { NodeTable, PveFs, resolve } from '../../src/fuse/fs.js';
 import { chmodAllowed, chownAllowed, isOpenvzScript, maskMode, pathIsPrivate } from '../../src/fuse/perms.js';
 import type { PluginSources } from '../../src/fuse/plugins.js';
+import { type FuseAddon, FuseOp, type FuseRequest } from '../../src/fuse/native.js';
 import { Status } from '../../src/status/status.js';
 import { membersText, TRACKED_PATHS, versionText, vmlistText } from '../../src/status/text.js';
 import { silentLog } from '../../src/util/log.js';
@@ -296,5 +297,31 @@ describe('fuse plugin formats (fuse.md §7)', () => {
     assert.equal(counters.paths.get('user.cfg'), 2);
     assert.equal(await fs.create('nope/x'), -2);
     assert.equal(counters.paths.get('datacenter.cfg'), 1);
+  });
+});
+
+describe('fuse request dispatch (PveFs.handle)', () => {
+  const request = (id: number, op: number, name?: string): FuseRequest => ({
+    id, op, ino: 1, name: name === undefined ? undefined : Buffer.from(name, 'latin1'), size: 0, off: 0, flags: 0, fh: 0, mode: 0o100644, uid: 0, ctxUid: 0, ctxGid: 0, ctxPid: 1,
+  });
+  const recorder = (): { addon: FuseAddon; errs: [number, number][] } => {
+    const errs: [number, number][] = [];
+    const addon = { replyErr: (id: number, errno: number) => (errs.push([id, errno]), 0) } as unknown as FuseAddon;
+    return { addon, errs };
+  };
+
+  it('a handler that throws at once, or whose promise rejects later, is answered EIO exactly once', async () => {
+    const { fs, fsops } = setup();
+    const { addon, errs } = recorder();
+    fsops.getattr = () => {
+      throw new Error('boom');
+    };
+    fs.handle(addon, request(7, FuseOp.LOOKUP, 'x'));
+    assert.deepEqual(errs, [[7, 5]], 'synchronous throw: EIO at once');
+    fsops.create = () => Promise.reject(new Error('late'));
+    fs.handle(addon, request(8, FuseOp.CREATE, 'y'));
+    assert.equal(errs.length, 1, 'not answered before the promise settles');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(errs, [[7, 5], [8, 5]]);
   });
 });
