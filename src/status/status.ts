@@ -73,6 +73,8 @@ export class Status implements StatusBackend {
   sender: KvSender | null = null;
   private clinfoVersion = 0;
   private cluster: { name: string; configVersion: number; nodes: ClusterNode[] } | null = null;
+  /** The nodeids of the last kvstore membership (null before the first confchg). */
+  private groupMembers: ReadonlySet<number> | null = null;
   private readonly localKv = new KvTable();
   private readonly rrd = new RrdTable();
   private readonly ips = new Map<string, string>();
@@ -94,6 +96,10 @@ export class Status implements StatusBackend {
    * cfs_status_set_clinfo: a new nodelist; tables and online flags carried over by
    * nodeid. The nodes are kept in the bucket order of C's nodes_byid table (nodelist
    * order of insertion), the order `.members` and `.version` print them in.
+   * A node without a previous entry is online if it is in the last kvstore membership:
+   * C starts it offline, so a nodelist read after the group's confchg (cmap refused
+   * at start-up, corosync not ready yet, the CPG a moment later) lists every node
+   * offline until the next membership change. Ours lists the membership it knows.
    */
   setClusterInfo(config: ClusterConfig): void {
     this.clinfoVersion++;
@@ -101,15 +107,17 @@ export class Status implements StatusBackend {
     const byid = new GHashTable<number, ClusterNode>(gInt32Hash);
     for (const n of config.nodes) {
       const prev = old.get(n.nodeid);
-      byid.set(n.nodeid, { name: n.name, nodeid: n.nodeid, online: prev?.online ?? false, kv: prev?.kv ?? null });
+      const online = prev?.online ?? this.groupMembers?.has(n.nodeid) ?? false;
+      byid.set(n.nodeid, { name: n.name, nodeid: n.nodeid, online, kv: prev?.kv ?? null });
     }
     this.cluster = { name: config.clusterName, configVersion: config.configVersion, nodes: [...byid.values()] };
   }
 
   /** dfsm_confchg: online = member of the kvstore group. */
   setOnline(members: readonly MemberId[]): void {
-    if (this.cluster === null) return;
     const ids = new Set(members.map((m) => m.nodeid));
+    this.groupMembers = ids;
+    if (this.cluster === null) return;
     for (const n of this.cluster.nodes) n.online = ids.has(n.nodeid);
     this.clinfoVersion++;
   }

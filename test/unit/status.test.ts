@@ -94,6 +94,23 @@ describe('status key/value tables', () => {
   });
 });
 
+describe('status: .members online flags', () => {
+  it('a nodelist read after the kvstore confchg lists the group members online (C: offline until the next confchg)', () => {
+    const memdb = Memdb.open(join(tmp('status-'), 'config.db'));
+    const status = new Status({ nodename: 'n1', nodeip: '10.0.0.1', memdb, isQuorate: () => true, clock: secondsClock({ v: 1_700_000_000 }), log: silentLog, rrdFiles: null, pid: 77 });
+    status.setOnline([{ nodeid: 1, pid: 5 }, { nodeid: 3, pid: 7 }]);
+    const node = (name: string, nodeid: number) => ({ name, nodeid, votes: 1, ring0Addr: undefined });
+    status.setClusterInfo({ clusterName: 'lab', configVersion: 1, configVersionMissing: false, nodes: [node('n1', 1), node('n2', 2), node('n3', 3)] });
+    const m = status.memberListText().toString();
+    assert.match(m, /"n1": \{ "id": 1, "online": 1/);
+    assert.match(m, /"n2": \{ "id": 2, "online": 0/);
+    assert.match(m, /"n3": \{ "id": 3, "online": 1/);
+    status.setOnline([{ nodeid: 1, pid: 5 }]);
+    status.setClusterInfo({ clusterName: 'lab', configVersion: 2, configVersionMissing: false, nodes: [node('n1', 1), node('n3', 3)] });
+    assert.match(status.memberListText().toString(), /"n3": \{ "id": 3, "online": 0/, 'carried over by nodeid from the last confchg');
+  });
+});
+
 describe('GLib hash order (ghash.ts)', () => {
   it('g_str_hash is djb2 over signed chars', () => {
     assert.equal(gStrHash(''), 5381);
