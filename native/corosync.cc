@@ -453,13 +453,19 @@ class Cpg : public Service<Cpg> {
                         uint32_t pid, void* msg, size_t len) {
     Cpg* self = FromHandle(handle);
     if (self == nullptr) return;
-    // The bytes are kept here and become a JS Buffer when emitted: the event may wait
-    // for a later loop turn, after the dispatch's handle scope has closed.
+    // One copy, kept here until emitted (the event may wait for a later loop turn, after
+    // the dispatch's handle scope has closed); the JS Buffer then takes these bytes over
+    // instead of copying them again. A discarded event frees them with the lambda.
     auto bytes = std::make_shared<std::vector<char>>(static_cast<const char*>(msg), static_cast<const char*>(msg) + len);
     self->held_bytes_ += len;
     self->Queue([self, nodeid, pid, bytes](Napi::Env env) {
       self->held_bytes_ -= bytes->size();
-      self->Emit(env, "deliver", {Napi::Number::New(env, nodeid), Napi::Number::New(env, pid), Napi::Buffer<char>::Copy(env, bytes->data(), bytes->size())});
+      Napi::Buffer<char> data = Napi::Buffer<char>::New(env, 0);  // an empty message (a hostile peer's)
+      if (!bytes->empty()) {
+        auto* owned = new std::vector<char>(std::move(*bytes));
+        data = Napi::Buffer<char>::New(env, owned->data(), owned->size(), [](Napi::Env, char*, std::vector<char>* v) { delete v; }, owned);
+      }
+      self->Emit(env, "deliver", {Napi::Number::New(env, nodeid), Napi::Number::New(env, pid), data});
     });
   }
 
