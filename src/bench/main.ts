@@ -76,7 +76,10 @@ export interface WriteFigure {
 }
 
 export interface SyncFigure {
+  /** The joiner's kind (and the senders', unless `senders` says otherwise). */
   kind: Kind;
+  /** A mixed round's senders (nodes 1, 2): C senders + TS joiner, or the reverse. */
+  senders?: Kind;
   /** The worst p99 (ms) of `stat` on nodes 1 and 2's own /etc/pve while they send the full copy. */
   leaderStatP99Ms: number;
   db: string;
@@ -119,6 +122,28 @@ export function joinerTimeline(logText: string, spawnedAt: number): string {
       return `${name} ${l === undefined ? '?' : (l.time - spawnedAt).toFixed(0)}`;
     })
     .join(', ');
+}
+
+interface SyncResult {
+  seconds: number;
+  joinerRssMiB: number;
+  leaderRssMiB: number;
+  leaderStatP99Ms: number;
+}
+
+/** Median time and worst RSS and p99 over a figure's rounds. */
+function syncFigure(spec: DbSpec, kind: Kind, rs: readonly SyncResult[]): SyncFigure {
+  return {
+    kind,
+    db: spec.label,
+    inodes: spec.inodes,
+    bytes: spec.bytes,
+    runsS: rs.map((x) => x.seconds),
+    seconds: percentile(rs.map((x) => x.seconds).sort((a, b) => a - b), 50),
+    joinerRssMiB: Math.max(...rs.map((x) => x.joinerRssMiB)),
+    leaderRssMiB: Math.max(...rs.map((x) => x.leaderRssMiB)),
+    leaderStatP99Ms: Math.max(...rs.map((x) => x.leaderStatP99Ms)),
+  };
 }
 
 interface DbSpec {
@@ -258,9 +283,10 @@ class Bench {
     return count === n;
   }
 
-  async waitSynced(kind: Kind, nodes: readonly number[], timeoutMs = 120_000): Promise<void> {
+  /** `nodes` (all of `kind`) are SYNCED in a membership of `members` daemons. */
+  async waitSynced(kind: Kind, nodes: readonly number[], timeoutMs = 120_000, members = nodes.length): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!nodes.every((i) => this.synced(kind, i, nodes.length))) {
+    while (!nodes.every((i) => this.synced(kind, i, members))) {
       for (const i of nodes) {
         if (!this.lab.isRunning(i, 'pmxcfs')) throw new Error(`n${i} (${kind}) daemon exited:\n${this.lab.readLog(i, 'pmxcfs').slice(-2000)}`);
       }
@@ -385,13 +411,14 @@ class Bench {
 
   // ---- 2. full-copy sync ----------------------------------------------------------
 
-  async syncOnce(kind: Kind, db: string): Promise<{ seconds: number; joinerRssMiB: number; leaderRssMiB: number; leaderStatP99Ms: number }> {
+  /** One full copy to node 3 (`kind`) from nodes 1 and 2 (`sendersKind`, by default the same). */
+  async syncOnce(kind: Kind, db: string, sendersKind: Kind = kind): Promise<SyncResult> {
     await this.stopAll();
     this.resetDb(1, db);
     this.resetDb(2, db);
     this.resetDb(3);
-    const senders = [this.start(kind, 1), this.start(kind, 2)];
-    await this.waitSynced(kind, [1, 2], 300_000);
+    const senders = [this.start(sendersKind, 1), this.start(sendersKind, 2)];
+    await this.waitSynced(sendersKind, [1, 2], 300_000);
     await Promise.all(senders.map((p, k) => this.waitMounted(k + 1, p.pid)));
     const probe = this.probe ? this.statProbe() : null;
     if (probe !== null) await sleep(1000); // the probes are running before the joiner starts
@@ -414,7 +441,8 @@ class Bench {
     await sleep(1000);
     const joinerRssMiB = (await rssMiB(p.pid)) ?? NaN;
     const leaderRssMiB = (await rssMiB(this.lab.proc(1, 'pmxcfs')!.pid)) ?? NaN;
-    await this.waitSynced(kind, [1, 2, 3], 300_000);
+    await this.waitSynced(sendersKind, [1, 2], 300_000, 3);
+    await this.waitSynced(kind, [3], 300_000, 3);
     await this.sameChecksum(kind);
     this.keepLogs(kind);
     return { seconds: (t1 - t0) / 1000, joinerRssMiB, leaderRssMiB, leaderStatP99Ms };
@@ -489,7 +517,7 @@ class Bench {
   async syncs(dbs: readonly (DbSpec & { file: string; rounds: number })[]): Promise<SyncFigure[]> {
     const out: SyncFigure[] = [];
     for (const spec of dbs) {
-      const runs = new Map<Kind, { seconds: number; joinerRssMiB: number; leaderRssMiB: number; leaderStatP99Ms: number }[]>();
+      const runs = new Map<Kind, SyncResult[]>();
       for (let r = 0; r < spec.rounds; r++) {
         for (const kind of this.order(r)) {
           log(`sync ${spec.label}: round ${r + 1}/${spec.rounds}, ${kind}`);
@@ -498,22 +526,31 @@ class Bench {
           runs.set(kind, [...(runs.get(kind) ?? []), res]);
         }
       }
-      for (const kind of this.kinds) {
-        const rs = runs.get(kind)!;
-        out.push({
-          kind,
-          db: spec.label,
-          inodes: spec.inodes,
-          bytes: spec.bytes,
-          runsS: rs.map((x) => x.seconds),
-          seconds: percentile(rs.map((x) => x.seconds).sort((a, b) => a - b), 50),
-          joinerRssMiB: Math.max(...rs.map((x) => x.joinerRssMiB)),
-          leaderRssMiB: Math.max(...rs.map((x) => x.leaderRssMiB)),
-          leaderStatP99Ms: Math.max(...rs.map((x) => x.leaderStatP99Ms)),
-        });
-      }
+      for (const kind of this.kinds) out.push(syncFigure(spec, kind, runs.get(kind)!));
+      if (this.kinds.length === 2 && spec.inodes < 60_000) out.push(...(await this.mixedSyncs(spec)));
     }
     await this.stopAll();
+    return out;
+  }
+
+  /**
+   * The copy with one side C and the other pmxcfs-ts (C senders + TS joiner, TS senders
+   * + C joiner): on this host the lab is CPU-bound during a copy, so these show
+   * whether one side's cost or only the sum of both makes the all-TS copy slower.
+   */
+  async mixedSyncs(spec: DbSpec & { file: string; rounds: number }): Promise<SyncFigure[]> {
+    const mixes: [Kind, Kind][] = [['C', 'TS'], ['TS', 'C']];
+    const out: SyncFigure[] = [];
+    for (const [senders, joiner] of mixes) {
+      const rs: SyncResult[] = [];
+      for (let r = 0; r < spec.rounds; r++) {
+        log(`sync ${spec.label}: round ${r + 1}/${spec.rounds}, ${senders} senders + ${joiner} joiner`);
+        const res = await this.syncOnce(joiner, spec.file, senders);
+        log(`  ${senders} senders + ${joiner} joiner: ${res.seconds.toFixed(2)} s`);
+        rs.push(res);
+      }
+      out.push({ ...syncFigure(spec, joiner, rs), senders });
+    }
     return out;
   }
 
@@ -646,8 +683,9 @@ function writeRows(row: RowFn, writes: readonly WriteFigure[]): void {
 /** Full-copy rows: time (6k ≤ 1.0, 60k ≤ 0.8), RSS (≤ 1.3 at 60k); the stat p99 is in report.ts. */
 function syncRows(row: RowFn, dbs: readonly DbSpec[], syncs: readonly SyncFigure[]): void {
   for (const spec of dbs) {
-    const c = syncs.find((x) => x.kind === 'C' && x.db === spec.label);
-    const t = syncs.find((x) => x.kind === 'TS' && x.db === spec.label);
+    const pure = (kind: Kind): SyncFigure | undefined => syncs.find((x) => x.kind === kind && x.senders === undefined && x.db === spec.label);
+    const c = pure('C');
+    const t = pure('TS');
     const big = spec.inodes >= 60_000;
     const limit = big ? 0.8 : 1.0;
     const r = ratio(t?.seconds, c?.seconds);
@@ -655,6 +693,9 @@ function syncRows(row: RowFn, dbs: readonly DbSpec[], syncs: readonly SyncFigure
     const rr = ratio(t?.joinerRssMiB, c?.joinerRssMiB);
     row(`full-copy sync ${spec.label}: joiner RSS MiB`, c?.joinerRssMiB, t?.joinerRssMiB, 0, big ? 'TS/C ≤ 1.3' : '', big && rr !== undefined ? rr <= 1.3 : undefined);
     row(`full-copy sync ${spec.label}: leader RSS MiB`, c?.leaderRssMiB, t?.leaderRssMiB, 0, '');
+    for (const m of syncs.filter((x) => x.senders !== undefined && x.db === spec.label)) {
+      row(`full-copy sync ${spec.label}, ${m.senders} senders + ${m.kind} joiner: s (TS column; C: all C)`, c?.seconds, m.seconds, 2, 'breakdown');
+    }
   }
 }
 

@@ -34,8 +34,8 @@ function stageSection(writes: readonly WriteFigure[]): string {
 
 function statTable(syncs: readonly SyncFigure[]): string {
   const rows = [...new Set(syncs.map((s) => s.db))].map((db) => {
-    const c = syncs.find((s) => s.db === db && s.kind === 'C');
-    const t = syncs.find((s) => s.db === db && s.kind === 'TS');
+    const c = syncs.find((s) => s.db === db && s.kind === 'C' && s.senders === undefined);
+    const t = syncs.find((s) => s.db === db && s.kind === 'TS' && s.senders === undefined);
     const ok = t === undefined ? '' : t.leaderStatP99Ms <= 10 ? ' ✓' : ' ✗';
     return [`full copy ${db}: senders' own /etc/pve stat p99 ms`, fmt(c?.leaderStatP99Ms, 2), fmt(t?.leaderStatP99Ms, 2), `≤ 10${ok}`];
   });
@@ -51,7 +51,7 @@ function charts(writes: readonly WriteFigure[], syncs: readonly SyncFigure[], ba
   }
   const sync: Series[] = (['C', 'TS'] as const).map((kind) => ({
     name: kind === 'TS' ? 'pmxcfs-ts' : 'C',
-    points: syncs.filter((s) => s.kind === kind).map((s) => [s.inodes, s.seconds] as const).sort((a, b) => a[0] - b[0]),
+    points: syncs.filter((s) => s.kind === kind && s.senders === undefined).map((s) => [s.inodes, s.seconds] as const).sort((a, b) => a[0] - b[0]),
     color: kind === 'TS' ? '#d62728' : '#1f77b4',
     dashed: kind === 'C',
   }));
