@@ -1,8 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
 // Entry point: the compiled CLI lives in dist/ (built by `npm install` / `npm run build`).
-// The node flags: see DAEMON_NODE_FLAGS (src/daemon/options.ts) for why; they
-// cannot be set once the process runs. Keep in step with DAEMON_NODE_FLAGS
-// (src/daemon/options.ts), which the lab and the bench pass when they run `node <bin>`.
+// The environment and node flags: see DAEMON_ENV and DAEMON_NODE_FLAGS
+// (src/daemon/options.ts) for why; they cannot be set once the process runs. Keep in
+// step with them: the lab and the bench pass them when they run `node <bin>`.
 import { main } from '../dist/src/cli/main.js';
 
 main(process.argv.slice(2)).then(

@@ -1,12 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
 // Drop-in for C's pmxcfs: the daemon only, with C's flags (`pmxcfs [-f] [-l] [-d]`),
 // running as a process named `pmxcfs` so that killall/pidof/pgrep -x and monitoring
 // written for C's daemon find it. process.title sets both /proc/PID/comm (prctl
 // PR_SET_NAME, main thread) and argv[0] in /proc/PID/cmdline; the daemonized child runs
 // this same file and names itself the same way. The tools stay under `pmxcfs-ts`.
-// The node flags: see DAEMON_NODE_FLAGS (src/daemon/options.ts) for why; they
-// cannot be set once the process runs. Keep in step with DAEMON_NODE_FLAGS
-// (src/daemon/options.ts), which the lab and the bench pass when they run `node <bin>`.
+// The environment and node flags: see DAEMON_ENV and DAEMON_NODE_FLAGS
+// (src/daemon/options.ts) for why; they cannot be set once the process runs. Keep in
+// step with them: the lab and the bench pass them when they run `node <bin>`.
 process.title = 'pmxcfs';
 const { runDaemon } = await import('../dist/src/daemon/daemon.js');
 

@@ -32,7 +32,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../cluster/native.js';
-import { DaemonLab } from '../lab/daemons.js';
+import { daemonEnv, DaemonLab } from '../lab/daemons.js';
 import { Lab, labUnavailable, ownedLabPrefix, type ProcInfo } from '../lab/lab.js';
 import { SETTLE_MS, diffStages, mergeStages, readStages, type StageDump } from './breakdown.js';
 import { addInto, cpuPerOp, cpuUs, sampleCpu, threadCpuText, threadCpuUs, type Pids } from './cpu.js';
@@ -195,7 +195,8 @@ class Bench {
     const [node, ...cli] = this.d.cli('-f', ...extra);
     const argv = [...wrap, ...(kind === 'C' ? [this.cBin!, '-f', ...extra] : [node!, ...nodeArgs, ...cli])];
     rmSync(this.stagesFile(i), { force: true });
-    return this.lab.spawn(i, 'pmxcfs', argv, kind === 'TS' && stages ? { env: { ...process.env, PMXCFS_STAGES: this.stagesFile(i) } } : {});
+    if (kind === 'C') return this.lab.spawn(i, 'pmxcfs', argv);
+    return this.lab.spawn(i, 'pmxcfs', argv, { env: daemonEnv(stages ? { PMXCFS_STAGES: this.stagesFile(i) } : {}) });
   }
 
   /** What src/bench/instructions.ts needs of the bench. */

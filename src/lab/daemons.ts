@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../cluster/native.js';
-import { DAEMON_NODE_FLAGS } from '../daemon/options.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../daemon/options.js';
 import { type Lab, labUnavailable } from './lab.js';
 
 /** Why lab tests with FUSE cannot run here (no lab, addon not built, no /dev/fuse), or undefined. */
@@ -42,11 +42,16 @@ export interface FsResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** This process's environment with the daemon's (DAEMON_ENV), as the bins' shebang sets it. */
+export function daemonEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...DAEMON_ENV, ...extra };
+}
+
 export class DaemonLab {
   readonly bin = join(packageRoot(), 'bin', 'pmxcfs-ts.mjs');
   constructor(readonly lab: Lab) {}
 
-  /** The bin run as its shebang runs it (with the daemon's Node flags). */
+  /** The bin run as its shebang runs it (with the daemon's Node flags; its environment: daemonEnv). */
   cli(...args: string[]): string[] {
     return [process.execPath, ...DAEMON_NODE_FLAGS, this.bin, ...args];
   }
@@ -57,7 +62,7 @@ export class DaemonLab {
    */
   start(i: number, extra: string[] = [], options: { fuse?: boolean } = {}): void {
     const fuse = options.fuse === true ? [] : ['--no-fuse'];
-    this.lab.spawn(i, 'pmxcfs', this.cli('-f', ...fuse, ...extra), { append: true });
+    this.lab.spawn(i, 'pmxcfs', this.cli('-f', ...fuse, ...extra), { append: true, env: daemonEnv() });
   }
 
   /** A shell command in node i (for /etc/pve: never from the daemon's own process). */
