@@ -151,20 +151,24 @@ export class Memdb {
 
   /** memdb_lookup_path: the entry (or null) and the last directory searched (the entry's parent when found). */
   lookup(path: string): { entry: TreeEntry | null; parent: DirEntry | null } {
-    let cur: TreeEntry = this.root;
+    let cur: TreeEntry | null = this.root;
     let parent: DirEntry | null = null;
-    if (path === '.') return { entry: cur, parent };
     // The non-empty components of pathComponents, walked without an array per lookup.
-    for (let i = 0; i < path.length; ) {
+    // "." is the root (no components). One result literal for every outcome: a literal
+    // on a path the warm-up never took (".", below a file) has no type feedback, and
+    // its first use deoptimized the optimized lookup.
+    const length = path === '.' ? 0 : path.length;
+    for (let i = 0; i < length && cur !== null; ) {
       let end = path.indexOf('/', i);
       if (end < 0) end = path.length;
       if (end > i) {
         // Looking up below a file fails (C: g_return_val_if_fail on DT_DIR).
-        if (cur.type !== DT_DIR) return { entry: null, parent };
+        if (cur.type !== DT_DIR) {
+          cur = null;
+          break;
+        }
         parent = cur;
-        const next: TreeEntry | undefined = cur.children.get(path.slice(i, end));
-        if (next === undefined) return { entry: null, parent };
-        cur = next;
+        cur = cur.children.get(path.slice(i, end)) ?? null;
       }
       i = end + 1;
     }
@@ -303,7 +307,7 @@ export class Memdb {
     if (parent.children.has(basename)) return -EEXIST;
     const version = u64Inc(this.root.version);
     const entry = makeDir({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null });
-    if (!this.persist({ entry: { ...entry, data: null }, root: { version, writer, mtime } })) return -EIO;
+    if (!this.persist({ entry: rowOf(entry, null), root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
     this.setRoot(version, writer, mtime);
     if (dirname === 'priv/lock') {
@@ -657,12 +661,17 @@ export function encodeTreeIndex(root: TreeEntry, sorted: readonly TreeEntry[]): 
   );
 }
 
+/** The row of an entry with `data`: one object literal, so every row has one hidden class. */
+function rowOf(e: TreeEntry, data: Buffer | null): RowWrite {
+  return { inode: e.inode, parent: e.parent, version: e.version, writer: e.writer, mtime: e.mtime, type: e.type, name: e.name, data };
+}
+
 /** The row of a file: data only when size > 0 (NULL otherwise, also for the truncate quirk). */
 function fileRow(e: FileEntry): RowWrite {
-  return { ...e, data: e.size > 0 ? e.data : null };
+  return rowOf(e, e.size > 0 ? e.data : null);
 }
 
 /** Rows written by memdb_mtime and memdb_rename: a directory gets an empty blob (memdb.md §2.3). */
 function touchedRow(e: TreeEntry): RowWrite {
-  return e.type === DT_DIR ? { ...e, data: Buffer.alloc(0) } : fileRow(e);
+  return e.type === DT_DIR ? rowOf(e, Buffer.alloc(0)) : fileRow(e);
 }
