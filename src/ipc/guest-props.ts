@@ -142,6 +142,7 @@ export function guestPropertiesJson(memdb: Memdb, vmid: number, propBytes: reado
     if (c < min) min = c;
   }
   let out = '';
+  memdb.ensureData(); // the configs' bytes, all of them for vmid 0
   const dirs = new Map<string, TreeEntry | null>();
   const vms = vmid === 0 ? memdb.vmlist.entries() : [memdb.vmlist.get(vmid)!];
   for (const vm of memdb.vmlist.size === 0 ? [] : vms) {

@@ -22,9 +22,9 @@ export class LoadError extends Error {}
 
 /**
  * The bytes of a file row whose `data` column came as a length (Database.loadRowsSized):
- * `size` bytes, equal to the row's blob.
+ * `size` bytes, equal to the row's blob; null for a lazy open (Memdb.fillData).
  */
-export type DataOf = (inode: U64, size: number) => Buffer;
+export type DataOf = (inode: U64, size: number) => Buffer | null;
 
 export function loadTree(rows: Iterable<LoadRow>, dataOf: DataOf = noData): LoadedTree {
   const rootChildren = new Map<string, TreeEntry>();

@@ -33,7 +33,7 @@ import { encodeIndex, indexEquals, type MemdbIndex } from '../wire/memdb-index.j
 import { type Log, silentLog } from '../util/log.js';
 import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { assert } from '../util/assert.js';
-import { Database, DatabaseError, type RowWrite, VERSION_FILENAME } from './database.js';
+import { Database, DatabaseError, type RowWrite, SQL_INT_MIN, VERSION_FILENAME } from './database.js';
 import { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTDIR, ENOTEMPTY } from './errno.js';
 import { indexMatchesTree } from './invariants.js';
 import { type DataOf, LoadError, type LoadedTree, loadTree } from './load.js';
@@ -76,6 +76,13 @@ export interface MemdbOptions {
    * and debugging only. Defaults to the environment variable PMXCFS_CHECK_INVARIANTS=1.
    */
   readonly checkInvariants?: boolean;
+  /**
+   * Open with the tree (names, sizes, versions) only and read the file data afterwards:
+   * in chunks by fillData (the daemon, after the mount) and at once by whatever needs
+   * all of it first (index, checksum, sync). A single file's bytes are read on its first
+   * use (fileData). At 60k files the blobs are about half of the load.
+   */
+  readonly lazyData?: boolean;
 }
 
 export class MemdbOpenError extends Error {}
@@ -95,6 +102,13 @@ export class Memdb {
   private readonly clock: Clock;
   private readonly log: Log;
   private readonly checkInvariants: boolean;
+  /**
+   * A lazy open's cursor: the SQL inode from which file data is still to be read; null
+   * once all is in memory. While set, a file entry with size > 0 and data null holds
+   * its bytes in the database only (the file is unchanged since the open: every change
+   * reads the bytes it keeps first), or is in the "size without data" state.
+   */
+  private dataCursor: bigint | null = null;
 
   private constructor(db: Database, root: DirEntry, index: Map<U64, TreeEntry>, options: MemdbOptions) {
     this.db = db;
@@ -117,9 +131,11 @@ export class Memdb {
 
   private static openWith(db: Database, options: MemdbOptions, initialize: boolean): Memdb {
     let memdb: Memdb;
+    const lazy = options.lazyData === true;
     try {
-      const { root, index } = db.loadRows((rows) => loadTree(rows));
+      const { root, index } = lazy ? db.loadRows((rows) => loadTree(rows, () => null), { sized: true }) : db.loadRows((rows) => loadTree(rows));
       memdb = new Memdb(db, root, index, options);
+      if (lazy) memdb.dataCursor = SQL_INT_MIN;
       if (!memdb.recreateVmlist()) throw new LoadError('detected duplicate VMID or invalid VM directory');
       // Only a database that loaded is changed (WAL, schema, version 1): a refused file stays byte-identical.
       if (initialize) db.activate();
@@ -145,6 +161,44 @@ export class Memdb {
 
   close(): void {
     this.db.close();
+  }
+
+  // ---- file data of a lazy open ---------------------------------------------
+
+  /**
+   * Read the data of up to `limit` more files (-1: all) into their entries; true once
+   * every file's data is in memory. Entries changed since the open hold their bytes
+   * already and are skipped; a deleted file's row is gone.
+   */
+  fillData(limit: number): boolean {
+    if (this.dataCursor === null) return true;
+    const { rows, next } = this.db.dataFrom(this.dataCursor, limit);
+    for (const [inode, bytes] of rows) {
+      const e = this.index.get(inode);
+      if (e !== undefined && e.type === DT_REG && e.data === null) this.setData(e, bytes);
+    }
+    this.dataCursor = next;
+    return next === null;
+  }
+
+  /** All file data in memory (a lazy open's rest, read now). */
+  ensureData(): void {
+    if (this.dataCursor !== null) this.fillData(-1);
+  }
+
+  /** The bytes of a file entry, read from the database first if a lazy open has not yet. */
+  fileData(e: FileEntry): Buffer | null {
+    if (e.data === null && e.size > 0 && this.dataCursor !== null) {
+      const stored = this.db.dataOf(e.inode);
+      if (stored !== null) this.setData(e, stored);
+    }
+    return e.data;
+  }
+
+  private setData(e: FileEntry, bytes: Buffer): void {
+    // Data is hashed: it is set before any digest of the entry exists, and only once.
+    assert(e.digest === undefined && e.data === null && bytes.length === e.size, `inode ${e.inode}: ${bytes.length} bytes read for size ${e.size}`);
+    (e as { data: Buffer | null }).data = bytes;
   }
 
   // ---- lookup ---------------------------------------------------------------
@@ -271,14 +325,15 @@ export class Memdb {
     const version = u64Inc(this.root.version);
     let size = offset + count;
     let content: Buffer | null = null;
-    if (old !== null && old.data !== null) {
+    const oldData = old === null ? null : this.fileData(old);
+    if (old !== null && oldData !== null) {
       if (size > old.size) {
         content = Buffer.alloc(size);
-        old.data.copy(content, 0, 0, old.size);
+        oldData.copy(content, 0, 0, old.size);
       } else {
         if (!truncate) size = old.size;
         content = Buffer.alloc(size);
-        old.data.copy(content, 0, 0, size);
+        oldData.copy(content, 0, 0, size);
       }
       if (count > 0) data!.copy(content, offset);
     } else if (count > 0) {
@@ -379,7 +434,8 @@ export class Memdb {
     if (target === source) return this.dropVictimRow(deleteInode, -EINVAL);
 
     const version = u64Inc(this.root.version);
-    const moved = replaceEntry(source, { inode: source.inode, parent: target.inode, version, writer, mtime, size: source.size, type: source.type, name, data: source.data });
+    const data = source.type === DT_REG ? this.fileData(source) : null;
+    const moved = replaceEntry(source, { inode: source.inode, parent: target.inode, version, writer, mtime, size: source.size, type: source.type, name, data });
     if (!this.persist({ deleteInode, entry: touchedRow(moved), root: { version, writer, mtime } })) return -EIO;
     this.unlinkFromMemory(sourceParent, source);
     this.place(target, moved);
@@ -422,6 +478,7 @@ export class Memdb {
     // utime(lock, 0) means "unlock"; a lock's mtime moves only forward, by its writer.
     if (isLock && (mtime < old.mtime || old.writer !== writer)) return -EACCES;
     const version = u64Inc(this.root.version);
+    if (old.type === DT_REG) this.fileData(old); // the row is written with its bytes
     const entry = replaceEntry(old, { ...old, version, writer, mtime });
     if (!this.persist({ entry: touchedRow(entry), root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
@@ -438,7 +495,7 @@ export class Memdb {
   read(path: string): Buffer | number {
     const { entry } = this.lookup(path);
     if (entry === null || entry.type !== DT_REG) return -ENOENT;
-    return entry.data ?? Buffer.alloc(0);
+    return this.fileData(entry) ?? Buffer.alloc(0);
   }
 
   /** memdb_readdir: the children (hash order in C; insertion order here), or [] if not a directory. */
@@ -544,6 +601,7 @@ export class Memdb {
    * database row is already empty. Returns the inodes changed.
    */
   reloadDatalessFiles(inodes: Iterable<U64>): U64[] {
+    this.ensureData(); // an entry not read yet is not dataless
     const changed: U64[] = [];
     for (const inode of inodes) {
       const e = this.index.get(inode);
@@ -560,6 +618,7 @@ export class Memdb {
 
   /** All entries sorted by inode (unsigned compare). */
   sortedEntries(): TreeEntry[] {
+    this.ensureData(); // for digests, checksums and UPDATEs
     return [...this.index.values()].sort(byInode);
   }
 
@@ -600,6 +659,7 @@ export class Memdb {
    * errors flag is set and memory is untouched.
    */
   commitUpdate(master: MemdbIndex, local: MemdbIndex, updates: readonly EntryFields[]): boolean {
+    this.ensureData();
     let loaded: LoadedTree;
     try {
       loaded = this.db.transaction(() => {
