@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../cluster/native.js';
 import { daemonEnv, DaemonLab } from '../lab/daemons.js';
+import { type TotemCounters, totemCounters, totemPerOp } from './totem.js';
 import { Lab, labUnavailable, ownedLabPrefix, type ProcInfo } from '../lab/lab.js';
 import { SETTLE_MS, diffStages, mergeStages, readStages, type StageDump } from './breakdown.js';
 import { addInto, cpuPerOp, cpuUs, sampleCpu, threadCpuText, threadCpuUs, type Pids } from './cpu.js';
@@ -69,6 +70,8 @@ export interface WriteFigure {
   errors: string[];
   /** Median over rounds of µs CPU per file for each daemon and corosync. */
   cpuUsPerOp?: Record<string, number>;
+  /** Node 1's corosync per file: token rotations received, messages multicast (median of rounds). */
+  totemPerOp?: Record<string, number>;
   /** TS: stage sums of node 1 over all rounds (src/util/stages.ts). */
   stages?: StageDump;
   /** Ascending latencies (µs), for the charts; not written to the JSON. */
@@ -122,6 +125,11 @@ export function joinerTimeline(logText: string, spawnedAt: number): string {
       return `${name} ${l === undefined ? '?' : (l.time - spawnedAt).toFixed(0)}`;
     })
     .join(', ');
+}
+
+/** The median of each key's values. */
+function medians(x: Readonly<Record<string, readonly number[]>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, percentile([...v].sort((a, b) => a - b), 50)]));
 }
 
 interface SyncResult {
@@ -242,15 +250,17 @@ class Bench {
   }
 
   /** One writer run with CPU per op of every process and (TS) node 1's stage sums. */
-  async measuredWriter(kind: Kind, dir: string, size: number, count: number, writers: number): Promise<{ w: Awaited<ReturnType<Bench['writer']>>; cpu: Record<string, number>; stages: StageDump }> {
+  async measuredWriter(kind: Kind, dir: string, size: number, count: number, writers: number): Promise<{ w: Awaited<ReturnType<Bench['writer']>>; cpu: Record<string, number>; totem: TotemCounters; stages: StageDump }> {
     const pids = this.pids();
     const s0 = kind === 'TS' ? readStages(this.stagesFile(1)) : {};
+    const t0 = await totemCounters(this.lab);
     const c0 = sampleCpu(pids);
     const w = await this.writer(dir, size, count, writers);
     const c1 = sampleCpu(pids);
+    const t1 = await totemCounters(this.lab);
     if (kind === 'TS') await sleep(SETTLE_MS);
     const stages = kind === 'TS' ? diffStages(s0, readStages(this.stagesFile(1))) : {};
-    return { w, cpu: cpuPerOp(c0, c1, w.ops), stages };
+    return { w, cpu: cpuPerOp(c0, c1, w.ops), totem: totemPerOp(t0, t1, w.ops), stages };
   }
 
   async stop(i: number): Promise<void> {
@@ -359,11 +369,11 @@ class Bench {
           [4096, 1000],
           [65536, 300],
         ];
-    type Acc = { kind: WriteFigure['kind']; size: number; writers: number; lat: number[]; wallMs: number; ops: number; errors: string[]; cpu: Record<string, number[]>; stages: StageDump };
+    type Acc = { kind: WriteFigure['kind']; size: number; writers: number; lat: number[]; wallMs: number; ops: number; errors: string[]; cpu: Record<string, number[]>; totem: Record<string, number[]>; stages: StageDump };
     const acc = new Map<string, Acc>();
     const add = (kind: WriteFigure['kind'], size: number, writers: number, ops: number, wallMs: number, lat: number[], errors: string[]): Acc => {
       const key = `${kind}/${size}/${writers}`;
-      const a = acc.get(key) ?? { kind, size, writers, lat: [], wallMs: 0, ops: 0, errors: [], cpu: {}, stages: {} };
+      const a = acc.get(key) ?? { kind, size, writers, lat: [], wallMs: 0, ops: 0, errors: [], cpu: {}, totem: {}, stages: {} };
       a.lat.push(...lat);
       a.wallMs += wallMs;
       a.ops += ops;
@@ -388,9 +398,10 @@ class Bench {
         }
         for (const [size, count] of sizes) {
           for (const writers of [1, 4]) {
-            const { w, cpu, stages } = await this.measuredWriter(kind, `/etc/pve/b${r}-${size}-${writers}`, size, count, writers);
+            const { w, cpu, totem, stages } = await this.measuredWriter(kind, `/etc/pve/b${r}-${size}-${writers}`, size, count, writers);
             const a = add(kind, size, writers, w.ops, w.wallMs, w.latUs, w.errors);
             addInto(a.cpu, cpu);
+            addInto(a.totem, totem);
             a.stages = mergeStages(a.stages, stages);
             log(`  ${kind} ${size} B x${writers}: ${((w.ops * 1000) / w.wallMs).toFixed(0)} ops/s`);
           }
@@ -412,7 +423,8 @@ class Bench {
         opsPerSec: (a.ops * 1000) / a.wallMs,
         ...(lat.length > 0 ? { medianMs: percentile(lat, 50) / 1000, p99Ms: percentile(lat, 99) / 1000, latUs: lat } : {}),
         errors: a.errors.slice(0, 5),
-        ...(Object.keys(a.cpu).length > 0 && { cpuUsPerOp: Object.fromEntries(Object.entries(a.cpu).map(([k, v]) => [k, percentile([...v].sort((x, y) => x - y), 50)])) }),
+        ...(Object.keys(a.cpu).length > 0 && { cpuUsPerOp: medians(a.cpu) }),
+        ...(Object.keys(a.totem).length > 0 && { totemPerOp: medians(a.totem) }),
         ...(Object.keys(a.stages).length > 0 && { stages: a.stages }),
       };
     });

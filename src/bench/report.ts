@@ -18,9 +18,10 @@ function cpuTable(writes: readonly WriteFigure[]): string {
     const c = w.cpuUsPerOp;
     if (c === undefined || w.kind === 'TS fs batch') continue;
     const corosync = ['n1', 'n2', 'n3'].reduce((sum, n) => sum + (c[`corosync ${n}`] ?? 0), 0);
-    rows.push([`${w.kind} ${sizeLabel(w.size)} × ${w.writers}`, fmt(c['pmxcfs n1'], 0), fmt(c['pmxcfs n2'], 0), fmt(c['pmxcfs n3'], 0), fmt(corosync, 0)]);
+    const t = w.totemPerOp;
+    rows.push([`${w.kind} ${sizeLabel(w.size)} × ${w.writers}`, fmt(c['pmxcfs n1'], 0), fmt(c['pmxcfs n2'], 0), fmt(c['pmxcfs n3'], 0), fmt(corosync, 0), fmt(t?.['tokens'], 2), fmt(t?.['multicasts'], 2)]);
   }
-  return markdownTable(['CPU µs per file (median of rounds)', 'daemon n1 (writer)', 'daemon n2', 'daemon n3', 'corosync n1+n2+n3'], rows);
+  return markdownTable(['CPU µs per file (median of rounds)', 'daemon n1 (writer)', 'daemon n2', 'daemon n3', 'corosync n1+n2+n3', 'n1 totem tokens / file', 'n1 multicasts / file'], rows);
 }
 
 function stageSection(writes: readonly WriteFigure[]): string {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { INSTRUCTION_COMPONENTS, parseAnnotate } from '../../src/bench/instructions.js';
+import { parseTotem, totemPerOp } from '../../src/bench/totem.js';
 
 const TS_ANNOTATE = `
 327,215,221 (100.0%)  PROGRAM TOTALS
@@ -48,4 +49,13 @@ test('C components: V8 rows absent, the rest found', () => {
 
 test('an annotate output without the components gives no numbers (never zeros)', () => {
   assert.deepEqual(parseAnnotate('nothing here\n', 'TS', 10), {});
+});
+
+test('bench: corosync totem counters from corosync-cmapctl output, per operation', () => {
+  const out = (tokens: number, mcast: number): string =>
+    ['stats.srp.mcast_retx (u64) = 0', `stats.srp.mcast_tx (u64) = ${mcast}`, `stats.srp.orf_token_rx (u64) = ${tokens}`, 'stats.srp.orf_token_tx (u64) = 0', ''].join('\n');
+  const a = parseTotem(out(1000, 40));
+  assert.deepEqual(a, { tokens: 1000, multicasts: 40 });
+  assert.deepEqual(totemPerOp(a, parseTotem(out(6060, 2040)), 1000), { tokens: 5.06, multicasts: 2 });
+  assert.ok(Number.isNaN(parseTotem('').tokens));
 });
