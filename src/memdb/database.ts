@@ -30,16 +30,16 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS tree (
   name TEXT NOT NULL,
   data BLOB);`;
 
+/** The smallest and the largest SQLite integer (inodes are stored as signed 64-bit). */
+export const SQL_INT_MIN = -(2n ** 63n);
+const SQL_INT_MAX = 2n ** 63n - 1n;
+
 /**
  * A u64 column as a JS number while it is in 0..2^53 − 1 and as decimal text outside
  * (C binds guint64 as int64, so values from 2^63 are negative INTEGERs): exact for every
  * value, and no bigint is created for ordinary rows (statement-wide safeIntegers cost
  * ~5% of the load).
  */
-/** The smallest and the largest SQLite integer (inodes are stored as signed 64-bit). */
-export const SQL_INT_MIN = -(2n ** 63n);
-const SQL_INT_MAX = 2n ** 63n - 1n;
-
 function wide(column: string): string {
   return `CASE WHEN ${column} BETWEEN 0 AND ${Number.MAX_SAFE_INTEGER} THEN ${column} ELSE CAST(${column} AS TEXT) END AS ${column}`;
 }
@@ -243,7 +243,8 @@ export class Database {
     const raw = this.loadDataFrom.all(from, limit) as [bigint, Buffer][];
     const rows = raw.map(([inode, data]): [U64, Buffer] => [u64(inode), data]);
     const last = raw.length > 0 ? raw[raw.length - 1]![0] : null;
-    const done = last === null || (limit >= 0 && raw.length < limit) || limit < 0 || last === SQL_INT_MAX;
+    // Fewer rows than asked for (or all asked for): none is left.
+    const done = last === null || limit < 0 || raw.length < limit || last === SQL_INT_MAX;
     return { rows, next: done ? null : last + 1n };
   }
 
