@@ -298,7 +298,14 @@ export class Daemon {
   private fillFileData(): void {
     const memdb = this.memdb!;
     const step = (): void => {
-      if (this.phase === 'ready' && this.memdb === memdb && !memdb.fillData(DATA_FILL_ROWS)) setImmediate(step);
+      if (this.phase !== 'ready' || this.memdb !== memdb) return;
+      let done: boolean;
+      try {
+        done = memdb.fillData(DATA_FILL_ROWS);
+      } catch {
+        return; // logged by the memdb, which takes no more changes
+      }
+      if (!done) setImmediate(step);
     };
     setImmediate(step);
   }

@@ -172,7 +172,17 @@ export class Memdb {
    */
   fillData(limit: number): boolean {
     if (this.dataCursor === null) return true;
-    const { rows, next } = this.db.dataFrom(this.dataCursor, limit);
+    let chunk: ReturnType<Database['dataFrom']>;
+    try {
+      chunk = this.db.dataFrom(this.dataCursor, limit);
+    } catch (err) {
+      // C reads every blob at the open and refuses a file it cannot read; here the
+      // daemon is up already: no more changes (memory lacks bytes the file holds).
+      this.errors = true;
+      this.log.error({ err: (err as Error).message }, 'reading file data failed - memdb is now read-only until restart');
+      throw err;
+    }
+    const { rows, next } = chunk;
     for (const [inode, bytes] of rows) {
       const e = this.index.get(inode);
       if (e !== undefined && e.type === DT_REG && e.data === null) this.setData(e, bytes);

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { EIO } from '../../src/memdb/errno.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { DT_REG } from '../../src/wire/entry.js';
 import { scratchDir } from '../helpers/golden.js';
@@ -29,6 +31,15 @@ function database(): string {
 
 const pathOf = (i: number): string => (i % 2 === 0 ? `d1/f${i}` : `d1/d2/f${i}`);
 const contentOf = (i: number): Buffer => Buffer.from(`file ${i} `.repeat(1 + i * 7));
+
+function rowCount(file: string, table: string): number {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
 
 /** File entries with size > 0 whose data is not in memory yet. */
 function unread(memdb: Memdb): number {
@@ -90,6 +101,21 @@ describe('lazy open', () => {
     assert.ok(again.encodeIndex().equals(index));
     assert.ok(again.checksum().equals(sum));
     again.close();
+  });
+
+  it('a file whose data cannot be read any more: a clear error, no more changes, nothing lost', () => {
+    const file = database();
+    const before = rowCount(file, 'tree');
+    const lazy = Memdb.open(file, { lazyData: true });
+    // The rows vanish under the open memdb (another process renamed the table).
+    const other = new BetterSqlite3(file);
+    other.exec('ALTER TABLE tree RENAME TO moved');
+    other.close();
+    assert.throws(() => lazy.fillData(4), /no such table/);
+    assert.equal(lazy.errors, true);
+    assert.equal(lazy.create('d1/new', 1, T + 1), -EIO);
+    lazy.close();
+    assert.equal(rowCount(file, 'moved'), before);
   });
 
   it('unread files are not mistaken for files with size but no data', () => {
