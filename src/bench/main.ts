@@ -40,7 +40,7 @@ import { addInto, cpuPerOp, cpuUs, sampleCpu, threadCpuText, threadCpuUs, type P
 import { measureCpg, type CpgRow } from './cpg-measure.js';
 import { extraReport } from './report.js';
 import { cachedDb } from './gendb.js';
-import { fmt, markdownTable, percentile, rssMiB } from './stats.js';
+import { fmt, markdownTable, median, percentile, rssMiB } from './stats.js';
 import { type IpcFigure, ipcBenchDb, measureIpc, waitIpc } from './ipc.js';
 import { IPC_BENCH_OPS, type IpcMeasure } from './ipc-measure.js';
 import { INSTRUCTION_COMPONENTS, type InstructionsFigure, type InstructionsHost, instructionsUnavailable, measureKind } from './instructions.js';
@@ -129,7 +129,7 @@ export function joinerTimeline(logText: string, spawnedAt: number): string {
 
 /** The median of each key's values. */
 function medians(x: Readonly<Record<string, readonly number[]>>): Record<string, number> {
-  return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, percentile([...v].sort((a, b) => a - b), 50)]));
+  return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, median(v)]));
 }
 
 interface SyncResult {
@@ -147,7 +147,7 @@ function syncFigure(spec: DbSpec, kind: Kind, rs: readonly SyncResult[]): SyncFi
     inodes: spec.inodes,
     bytes: spec.bytes,
     runsS: rs.map((x) => x.seconds),
-    seconds: percentile(rs.map((x) => x.seconds).sort((a, b) => a - b), 50),
+    seconds: median(rs.map((x) => x.seconds)),
     joinerRssMiB: Math.max(...rs.map((x) => x.joinerRssMiB)),
     leaderRssMiB: Math.max(...rs.map((x) => x.leaderRssMiB)),
     leaderStatP99Ms: Math.max(...rs.map((x) => x.leaderStatP99Ms)),
