@@ -6,6 +6,8 @@
  *   1. replicated writes through /etc/pve (FUSE) from node 1: create+write+close of
  *      100 B / 4 KiB / 64 KiB files, 1 and 4 writers (ops/s, median, p99), timed by
  *      src/bench/writer.ts running inside the node; for pmxcfs-ts also `fs batch`;
+ *      in full runs (or `--only=sched`) also 100 B files with and without corosync's
+ *      RR priority, which says whether the ratio is the machine's (src/bench/sched.ts);
  *   2. full-copy sync: nodes 1, 2 hold a generated DB, node 3 starts empty; time from
  *      its daemon's start to its "all data is up to date" log line, its RSS after;
  *   3. DB load: daemon start in local mode (-l) on node 1 until /etc/pve is mounted,
@@ -20,7 +22,7 @@
  *
  * C and pmxcfs-ts are measured alternately in the same run; a node runs one of them.
  * Prints a Markdown table and writes bench/run-STAMP.json. `--quick` is a short run;
- * `--only=cpg|writes|sync|load|ipc|instructions` runs one part. Full copy: `--rounds=N`
+ * `--only=cpg|writes|sched|sync|load|ipc|instructions` runs one part. Full copy: `--rounds=N`
  * per DB, `--sync-db=6k|60k` one DB, `--no-probe` without the senders' `stat` probe
  * (the leader's CPU is then the copy's alone); each run logs the CPU per thread of
  * leader and joiner and (pmxcfs-ts) the joiner's start/sync timeline.
@@ -44,6 +46,7 @@ import { fmt, markdownTable, median, percentile, rssMiB } from './stats.js';
 import { type IpcFigure, ipcBenchDb, measureIpc, waitIpc } from './ipc.js';
 import { IPC_BENCH_OPS, type IpcMeasure } from './ipc-measure.js';
 import { INSTRUCTION_COMPONENTS, type InstructionsFigure, type InstructionsHost, instructionsUnavailable, measureKind } from './instructions.js';
+import { measureSched, type SchedFigure, type SchedHost, schedTable } from './sched.js';
 
 type Kind = InstructionsFigure['kind'];
 
@@ -221,6 +224,19 @@ class Bench {
     };
   }
 
+  /** What src/bench/sched.ts needs of the bench. */
+  schedHost(): SchedHost {
+    return {
+      cluster: (kind) => this.cluster(kind),
+      warmUp: async (dir) => void (await this.writer(dir, 4096, WRITE_WARMUP_FILES, 1)),
+      pids: () => this.pids(),
+      measured: async (kind, dir, size, count) => {
+        const { w, cpu } = await this.measuredWriter(kind, dir, size, count, 1);
+        return { opsPerSec: (w.ops * 1000) / w.wallMs, cpu };
+      },
+    };
+  }
+
   /** Instructions per file (callgrind), C and TS in turn. */
   async instructions(): Promise<InstructionsFigure[]> {
     const why = instructionsUnavailable();
@@ -321,15 +337,21 @@ class Bench {
     }
   }
 
-  /** All three nodes of `kind` from empty DBs, synced, /etc/pve mounted on node 1. */
+  /** All three nodes of `kind` from empty DBs, synced, /etc/pve mounted on node 1 (the only one with stage stamps: nobody reads the others'). */
   async cluster(kind: Kind): Promise<void> {
     await this.stopAll();
     const procs = [1, 2, 3].map((i) => {
       this.resetDb(i);
-      return this.start(kind, i, [], [], true);
+      return this.start(kind, i, [], [], i === 1);
     });
     await this.waitSynced(kind, [1, 2, 3]);
     await this.waitMounted(1, procs[0]!.pid);
+  }
+
+  /** 4. Raw CPG round trip and throughput (measured first, on an idle cluster). */
+  async cpg(quick: boolean): Promise<CpgRow[]> {
+    log('raw CPG');
+    return measureCpg(this.lab, quick ? 0.2 : 1);
   }
 
   // ---- 1. writes --------------------------------------------------------------
@@ -423,6 +445,15 @@ class Bench {
         ...(Object.keys(a.stages).length > 0 && { stages: a.stages }),
       };
     });
+  }
+
+  /** 1b. src/bench/sched.ts: 100 B writes with and without corosync's RR priority, each kind on its own cluster (full runs, or --only=sched). */
+  async sched(files: number): Promise<SchedFigure[]> {
+    log(`corosync scheduling: ${files} files of 100 B per variant, ${this.kinds.join(' and ')}`);
+    const figs = await measureSched(this.schedHost(), this.kinds, files);
+    for (const f of figs) log(`  ${f.kind} ${f.variant}: ${f.opsPerSec.toFixed(0)} ops/s`);
+    await this.stopAll();
+    return figs;
   }
 
   // ---- 2. full-copy sync ----------------------------------------------------------
@@ -848,13 +879,14 @@ async function main(): Promise<number> {
     const { dbs, big, bigFile } = benchDbs(b, quick, want('sync') || want('load'));
 
     // 4. raw CPG first, on an idle cluster.
-    log('raw CPG');
-    const cpg: CpgRow[] = want('cpg') ? await measureCpg(b.lab, quick ? 0.2 : 1) : [];
+    const cpg = want('cpg') ? await b.cpg(quick) : [];
     results['cpg'] = cpg;
 
     // 1. writes
     const writes = want('writes') ? await b.writes(quick ? 1 : 2) : [];
     results['writes'] = writes.map(({ latUs: _lat, ...w }) => w);
+    const sched = only === 'sched' || (only === undefined && !quick) ? await b.sched(quick ? 500 : 1000) : [];
+    results['sched'] = sched;
 
     // 2. full-copy sync
     const syncs = want('sync') ? await b.syncs(dbs) : [];
@@ -879,7 +911,7 @@ async function main(): Promise<number> {
     mkdirSync(dir, { recursive: true });
     const base = join(dir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const extra = extraReport(writes, syncs, base);
-    const text = reportText(b, cBin, quick, results, tableRows({ have: cBin !== undefined, dbs, writes, syncs, loads, inproc, cpg, ipc, instructions }), cpg, began, extra.text);
+    const text = reportText(b, cBin, quick, results, tableRows({ have: cBin !== undefined, dbs, writes, syncs, loads, inproc, cpg, ipc, instructions }), cpg, began, extra.text + schedTable(sched));
     results['table'] = text;
     process.stdout.write(text + '\n');
     const file = `${base}.json`;
