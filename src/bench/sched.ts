@@ -18,6 +18,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Pids } from './cpu.js';
 import type { Kind } from './instructions.js';
+import { fmt, markdownTable } from './stats.js';
 
 export const SCHED_VARIANTS = ['as deployed', 'corosync at SCHED_OTHER'] as const;
 export type SchedVariant = (typeof SCHED_VARIANTS)[number];
@@ -103,20 +104,18 @@ export async function measureSched(host: SchedHost, kinds: readonly Kind[], file
 export function schedTable(figs: readonly SchedFigure[]): string {
   if (figs.length === 0) return '';
   const of = (kind: Kind, v: SchedVariant): SchedFigure | undefined => figs.find((f) => f.kind === kind && f.variant === v);
-  const n = (x: number | undefined, digits = 0): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+  const pair = (c: number | undefined, t: number | undefined): string => `${fmt(c, 0)} / ${fmt(t, 0)}`;
   const rows = SCHED_VARIANTS.map((v) => {
     const c = of('C', v);
     const t = of('TS', v);
     const ratio = c !== undefined && t !== undefined ? t.opsPerSec / c.opsPerSec : undefined;
-    return `| ${v} | ${n(c?.opsPerSec)} | ${n(t?.opsPerSec)} | ${n(ratio, 2)} | ${n(c?.writerUs)} / ${n(t?.writerUs)} | ${n(c?.followersUs)} / ${n(t?.followersUs)} | ${n(c?.corosyncUs)} / ${n(t?.corosyncUs)} |`;
+    return [v, fmt(c?.opsPerSec, 0), fmt(t?.opsPerSec, 0), fmt(ratio, 2), pair(c?.writerUs, t?.writerUs), pair(c?.followersUs, t?.followersUs), pair(c?.corosyncUs, t?.corosyncUs)];
   });
   return [
     '',
     `Write ${SCHED_FILE_BYTES} B, 1 writer, with and without corosync's RR priority (CPU µs per file, C / TS; src/bench/sched.ts):`,
     '',
-    '| variant | C ops/s | TS ops/s | TS/C | writer daemon | follower daemons | corosyncs |',
-    '|---------|--------:|---------:|-----:|--------------:|-----------------:|----------:|',
-    ...rows,
+    markdownTable(['variant', 'C ops/s', 'TS ops/s', 'TS/C', 'writer daemon', 'follower daemons', 'corosyncs'], rows),
     '',
   ].join('\n');
 }
