@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -412,10 +413,15 @@ class Cpg : public Service<Cpg> {
                            InstanceMethod("flowControlState", &Cpg::FlowControlState),
                            InstanceMethod("finalize", &Cpg::Finalize),
                            InstanceAccessor("initialized", &Cpg::Initialized, nullptr),
+                           InstanceAccessor("deliveryBuffer", &Cpg::DeliveryBuffer, nullptr),
                        });
   }
 
-  explicit Cpg(const Napi::CallbackInfo& info) : Service<Cpg>(info) {}
+  explicit Cpg(const Napi::CallbackInfo& info) : Service<Cpg>(info) {
+    Napi::Buffer<char> staging = Napi::Buffer<char>::New(info.Env(), kStagingBytes);
+    staging_data_ = staging.Data();
+    staging_ = Napi::Persistent(staging);
+  }
   ~Cpg() override {
     sender_.reset();
     if (handle_ != 0) {
@@ -462,13 +468,21 @@ class Cpg : public Service<Cpg> {
     self->held_bytes_ += len;
     self->Queue([self, nodeid, pid, bytes](Napi::Env env) {
       self->held_bytes_ -= bytes->size();
-      Napi::Buffer<char> data = Napi::Buffer<char>::New(env, 0);  // an empty message (a hostile peer's)
-      if (!bytes->empty()) {
-        auto* owned = new std::vector<char>(std::move(*bytes));
-        data = Napi::Buffer<char>::New(env, owned->data(), owned->size(), [](Napi::Env, char*, std::vector<char>* v) { delete v; }, owned);
-      }
-      self->Emit(env, "deliver", {Napi::Number::New(env, nodeid), Napi::Number::New(env, pid), data});
+      self->Emit(env, "deliver", {Napi::Number::New(env, nodeid), Napi::Number::New(env, pid), self->Message(env, bytes.get())});
     });
+  }
+
+  // A delivered message for JS. Small ones are copied into the staging Buffer and
+  // passed as their length: the JS copy (a pool slice below 4 KiB) costs a fraction of
+  // an external Buffer made here (a backing store, a finalizer and a weak object for
+  // the GC to sweep, per message).
+  napi_value Message(Napi::Env env, std::vector<char>* bytes) {
+    if (bytes->size() <= kStagingBytes) {
+      std::memcpy(staging_data_, bytes->data(), bytes->size());
+      return Napi::Number::New(env, static_cast<double>(bytes->size()));
+    }
+    auto* owned = new std::vector<char>(std::move(*bytes));
+    return Napi::Buffer<char>::New(env, owned->data(), owned->size(), [](Napi::Env, char*, std::vector<char>* v) { delete v; }, owned);
   }
 
   static void OnConfchg(cpg_handle_t handle, const struct cpg_name* /*group*/,
@@ -554,48 +568,30 @@ class Cpg : public Service<Cpg> {
     return Napi::Number::New(env, cpg_leave(handle_, &name));
   }
 
-  // mcastJoined(buffers: Buffer[], guarantee: number): number
+  // mcastJoined(message: Buffer, guarantee: number): number — one iovec: the JS side
+  // sends one Buffer per message (each Buffer read here costs a typed-array lookup, and
+  // a small one created on the V8 heap is moved off it first).
   Napi::Value McastJoined(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) {
-      Napi::TypeError::New(env, "mcastJoined(buffers: Buffer[], guarantee: number)")
-          .ThrowAsJavaScriptException();
+    struct iovec iov;
+    if (info.Length() < 2 || !BufferData(info[0], &iov) || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "mcastJoined(message: Buffer, guarantee: number)").ThrowAsJavaScriptException();
       return env.Undefined();
-    }
-    Napi::Array arr = info[0].As<Napi::Array>();
-    const uint32_t n = arr.Length();
-    std::vector<struct iovec> iov(n);
-    for (uint32_t i = 0; i < n; i++) {
-      Napi::Value v = arr.Get(i);
-      if (!v.IsBuffer()) {
-        Napi::TypeError::New(env, "mcastJoined: buffers must be Buffers").ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      auto b = v.As<Napi::Buffer<char>>();
-      iov[i].iov_base = b.Data();
-      iov[i].iov_len = b.Length();
     }
     if (handle_ == 0) return Napi::Number::New(env, CS_ERR_BAD_HANDLE);
     auto guarantee = static_cast<cpg_guarantee_t>(info[1].As<Napi::Number>().Int32Value());
-    return Napi::Number::New(env, cpg_mcast_joined(handle_, guarantee, iov.data(), n));
+    return Napi::Number::New(env, cpg_mcast_joined(handle_, guarantee, &iov, 1));
   }
 
-  // Concatenate one message's Buffers; false (a TypeError is pending) if one is not.
-  static bool Concat(Napi::Env env, Napi::Value v, std::vector<char>* msg) {
-    if (!v.IsArray()) return false;
-    Napi::Array arr = v.As<Napi::Array>();
-    for (uint32_t i = 0; i < arr.Length(); i++) {
-      Napi::Value b = arr.Get(i);
-      if (!b.IsBuffer()) return false;
-      auto buf = b.As<Napi::Buffer<char>>();
-      msg->insert(msg->end(), buf.Data(), buf.Data() + buf.Length());
-    }
-    return true;
+  // The bytes of a Buffer value; false if it is not one.
+  static bool BufferData(Napi::Value v, struct iovec* iov) {
+    bool is = false;
+    if (napi_is_buffer(v.Env(), v, &is) != napi_ok || !is) return false;
+    return napi_get_buffer_info(v.Env(), v, &iov->iov_base, &iov->iov_len) == napi_ok;
   }
 
-  // sendQueued(messages: Buffer[][], retryMs: number): number — copies the messages
-  // (each the concatenation of its Buffers) into the background sender's FIFO (the
-  // thread is started on first use); CS_OK once queued.
+  // sendQueued(messages: Buffer[], retryMs: number): number — copies the messages into
+  // the background sender's FIFO (the thread is started on first use); CS_OK once queued.
   Napi::Value SendQueued(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::vector<std::vector<char>> msgs;
@@ -603,10 +599,14 @@ class Cpg : public Service<Cpg> {
     if (ok) {
       Napi::Array arr = info[0].As<Napi::Array>();
       msgs.resize(arr.Length());
-      for (uint32_t i = 0; ok && i < arr.Length(); i++) ok = Concat(env, arr.Get(i), &msgs[i]);
+      struct iovec iov;
+      for (uint32_t i = 0; ok && i < arr.Length(); i++) {
+        ok = BufferData(arr.Get(i), &iov);
+        if (ok) msgs[i].assign(static_cast<const char*>(iov.iov_base), static_cast<const char*>(iov.iov_base) + iov.iov_len);
+      }
     }
     if (!ok) {
-      Napi::TypeError::New(env, "sendQueued(messages: Buffer[][], retryMs: number)").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "sendQueued(messages: Buffer[], retryMs: number)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (handle_ == 0) return Napi::Number::New(env, CS_ERR_BAD_HANDLE);
@@ -705,6 +705,15 @@ class Cpg : public Service<Cpg> {
     return Napi::Boolean::New(info.Env(), handle_ != 0);
   }
 
+  // deliveryBuffer: Buffer — where a "deliver" event whose message is a number put it.
+  Napi::Value DeliveryBuffer(const Napi::CallbackInfo& /*info*/) { return staging_.Value(); }
+
+  // Messages up to this size reach JS through the staging Buffer: every replicated
+  // write (FUSE max_write 128 KiB plus headers and path); larger ones are the rare
+  // multi-MiB STATE and UPDATE messages of a sync, handed over without a second copy.
+  static constexpr size_t kStagingBytes = 192u << 10;
+  Napi::Reference<Napi::Buffer<char>> staging_;
+  char* staging_data_ = nullptr;
   cpg_handle_t handle_ = 0;
   // Bytes of delivered messages read from libcpg and not yet emitted.
   size_t held_bytes_ = 0;

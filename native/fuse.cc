@@ -54,6 +54,8 @@ enum Slot {
 // Requests read per readable event before yielding to the rest of the loop.
 constexpr int kMaxBatch = 64;
 constexpr double kSeqSpan = 4294967296.0;  // 2^32
+// max_write, as pmxcfs's libfuse 2 with big_writes: the largest WRITE the kernel sends.
+constexpr size_t kMaxWrite = 131072;
 
 struct Pending {
   fuse_req_t req;
@@ -72,6 +74,8 @@ struct Session {
   Napi::FunctionReference handler;
   Napi::ObjectReference numsRef;
   double* nums = nullptr;
+  Napi::ObjectReference dataRef;
+  char* data = nullptr;  // a WRITE's bytes (its length is the SIZE slot)
   napi_async_context actx = nullptr;
   std::unordered_map<uint32_t, Pending> pending;
   uint32_t nextSeq = 1;
@@ -84,21 +88,25 @@ struct Session {
 std::unordered_map<int, Session*> sessions;
 int nextHandle = 1;
 
-// Call the JS handler (op, id, ino, name, name2, data); numbers are in s->nums.
-void CallJs(Session* s, int op, double id, fuse_ino_t ino, const char* name, const char* name2, const char* data, size_t len) {
+// Call the JS handler (op, id, ino, name, name2); numbers are in s->nums, a WRITE's
+// bytes in s->data. Names go as latin1 strings (one byte per char, so any bytes
+// survive): JS uses them as strings, and a Buffer per name cost more than the rest of
+// the call.
+void CallJs(Session* s, int op, double id, fuse_ino_t ino, const char* name, const char* name2) {
   Napi::Env env(s->env);
   Napi::HandleScope scope(env);
   auto str = [&](const char* p) -> napi_value {
     if (p == nullptr) return env.Undefined();
-    return Napi::Buffer<char>::Copy(env, p, std::strlen(p));
+    napi_value v;
+    napi_create_string_latin1(env, p, NAPI_AUTO_LENGTH, &v);
+    return v;
   };
-  napi_value args[6] = {
+  napi_value args[5] = {
       Napi::Number::New(env, op), Napi::Number::New(env, id), Napi::Number::New(env, static_cast<double>(ino)),
       str(name), str(name2),
-      data == nullptr ? env.Undefined() : static_cast<napi_value>(Napi::Buffer<char>::Copy(env, data, len)),
   };
   napi_value result;
-  if (napi_call_function(env, env.Global(), s->handler.Value(), 6, args, &result) == napi_pending_exception) {
+  if (napi_call_function(env, env.Global(), s->handler.Value(), 5, args, &result) == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err);
@@ -106,7 +114,7 @@ void CallJs(Session* s, int op, double id, fuse_ino_t ino, const char* name, con
 }
 
 // Hand request `req` to JS; it stays pending until a reply function takes it.
-void Deliver(fuse_req_t req, int op, fuse_ino_t ino, const char* name = nullptr, const char* name2 = nullptr, const char* data = nullptr, size_t len = 0) {
+void Deliver(fuse_req_t req, int op, fuse_ino_t ino, const char* name = nullptr, const char* name2 = nullptr) {
   auto* s = static_cast<Session*>(fuse_req_userdata(req));
   const fuse_ctx* c = fuse_req_ctx(req);
   s->nums[S_CTX_UID] = c->uid;
@@ -115,7 +123,7 @@ void Deliver(fuse_req_t req, int op, fuse_ino_t ino, const char* name = nullptr,
   uint32_t seq = s->nextSeq++;
   if (s->nextSeq == 0) s->nextSeq = 1;
   s->pending[seq] = Pending{req, op == OP_FORGET};
-  CallJs(s, op, s->handle * kSeqSpan + seq, ino, name, name2, data, len);
+  CallJs(s, op, s->handle * kSeqSpan + seq, ino, name, name2);
 }
 
 double* Nums(fuse_req_t req) {
@@ -128,7 +136,7 @@ double* Nums(fuse_req_t req) {
 
 void LlInit(void* userdata, fuse_conn_info* conn) {
   conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
-  conn->max_write = 131072;
+  conn->max_write = kMaxWrite;
 }
 
 void LlLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -216,7 +224,12 @@ void LlWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
   n[S_OFF] = static_cast<double>(off);
   n[S_FH] = static_cast<double>(fi->fh);
   n[S_FLAGS] = fi->flags;  // the open flags (O_APPEND: the kernel's offset is its cached size)
-  Deliver(req, OP_WRITE, ino, nullptr, nullptr, buf, size);
+  if (size > kMaxWrite) {  // the kernel keeps to the max_write of LlInit
+    fuse_reply_err(req, EIO);
+    return;
+  }
+  std::memcpy(static_cast<Session*>(fuse_req_userdata(req))->data, buf, size);
+  Deliver(req, OP_WRITE, ino);
 }
 
 void LlRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -295,6 +308,7 @@ void Release(Session* s) {
   std::free(s->buf.mem);
   s->handler.Reset();
   s->numsRef.Reset();
+  s->dataRef.Reset();
   if (s->actx != nullptr) napi_async_destroy(s->env, s->actx);
   if (!s->pollInit) {
     delete s;
@@ -311,7 +325,7 @@ void EndLoop(Session* s, int result) {
   if (s->stopping) return;
   std::memset(s->nums, 0, sizeof(double) * S_COUNT);
   s->nums[S_OFF] = result;
-  CallJs(s, OP_EXIT, 0, 0, nullptr, nullptr, nullptr, 0);
+  CallJs(s, OP_EXIT, 0, 0, nullptr, nullptr);
 }
 
 // Read and run up to kMaxBatch requests; JS promise jobs run when the scope closes.
@@ -543,12 +557,14 @@ bool StartPolling(Session* s) {
   return s->polling;
 }
 
-// mount(mountpoint, options, handler, nums: Float64Array(S_COUNT)) -> handle; throws on failure.
+// mount(mountpoint, options, handler, nums: Float64Array(S_COUNT), data: Buffer(MAX_WRITE))
+// -> handle; throws on failure.
 Napi::Value Mount(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsFunction() || !info[3].IsTypedArray() ||
-      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info[3].As<Napi::Float64Array>().ElementLength() < S_COUNT) {
-    Napi::TypeError::New(env, "mount(mountpoint, options, handler, nums: Float64Array)").ThrowAsJavaScriptException();
+  if (info.Length() < 5 || !info[0].IsString() || !info[1].IsString() || !info[2].IsFunction() || !info[3].IsTypedArray() ||
+      info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info[3].As<Napi::Float64Array>().ElementLength() < S_COUNT ||
+      !info[4].IsBuffer() || info[4].As<Napi::Buffer<char>>().Length() < kMaxWrite) {
+    Napi::TypeError::New(env, "mount(mountpoint, options, handler, nums: Float64Array, data: Buffer)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Session* s = NewSession(env, info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
@@ -556,6 +572,8 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   s->handler = Napi::Persistent(info[2].As<Napi::Function>());
   s->numsRef = Napi::Persistent(info[3].As<Napi::Object>());
   s->nums = info[3].As<Napi::Float64Array>().Data();
+  s->dataRef = Napi::Persistent(info[4].As<Napi::Object>());
+  s->data = info[4].As<Napi::Buffer<char>>().Data();
   napi_async_init(env, info[2], Napi::String::New(env, "pmxcfs-fuse"), &s->actx);
   s->handle = nextHandle++;
   if (!StartPolling(s)) {
@@ -641,6 +659,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("MNT_FORCE", Napi::Number::New(env, MNT_FORCE));
   exports.Set("MNT_DETACH", Napi::Number::New(env, MNT_DETACH));
   exports.Set("SLOTS", Napi::Number::New(env, S_COUNT));
+  exports.Set("MAX_WRITE", Napi::Number::New(env, static_cast<double>(kMaxWrite)));
   return exports;
 }
 

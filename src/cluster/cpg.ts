@@ -53,9 +53,12 @@ function toMembers(list: NativeCpgAddress[]): { nodeid: number; pid: number; rea
 export class CpgTransport implements Transport {
   readonly local: MemberId;
   private readonly cpg: NativeCpg;
+  /** Where the addon puts a small delivered message (its "deliver" passes the length). */
+  private readonly deliveryBuffer: Buffer;
   private readonly retryDelayMs: number;
   private group: Buffer | undefined;
-  private readonly queue: Buffer[][] = [];
+  /** Messages waiting for a TRY_AGAIN retry, each as one Buffer. */
+  private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -63,7 +66,7 @@ export class CpgTransport implements Transport {
   /** The addon's sender thread holds messages (cleared by its sendIdle event). */
   private background = false;
   /** Background messages of the current JS task, handed over in one call after it. */
-  private corked: (readonly Buffer[])[] = [];
+  private corked: Buffer[] = [];
 
   /**
    * Connect to corosync (cpg_model_initialize + local nodeid). Throws CorosyncError
@@ -84,7 +87,7 @@ export class CpgTransport implements Transport {
       deliver: (nodeid, pid, message) => {
         const t0 = stagesOn ? process.hrtime.bigint() : 0n;
         if (nodeid === this.local.nodeid && pid === this.local.pid) stageMark('deliver');
-        if (!this.closed) this.handlers.deliver({ nodeid, pid }, message);
+        if (!this.closed) this.handlers.deliver({ nodeid, pid }, typeof message === 'number' ? this.copyDelivered(message) : message);
         stageSpan('cpg delivery (JS)', t0);
       },
       confchg: (members, left, joined) => {
@@ -102,6 +105,7 @@ export class CpgTransport implements Transport {
       },
       sendError: (code) => this.fail(code),
     });
+    this.deliveryBuffer = this.cpg.deliveryBuffer;
     const err = this.cpg.initialize();
     if (err !== CsError.OK) throw new CorosyncError('cpg_initialize', err);
     const local = this.cpg.localGet();
@@ -153,14 +157,15 @@ export class CpgTransport implements Transport {
 
   send(buffers: readonly Buffer[], background = false): number {
     if (this.closed) return CsError.BAD_HANDLE;
-    if (this.queue.length > 0) return this.enqueue(buffers);
-    if (background || this.background) return this.sendBackground(buffers);
+    const message = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
+    if (this.queue.length > 0) return this.enqueue(message);
+    if (background || this.background) return this.sendBackground(message);
     stageMark('send');
-    const err = this.cpg.mcastJoined(buffers, CpgType.AGREED);
+    const err = this.cpg.mcastJoined(message, CpgType.AGREED);
     stageMark('sent');
     if (err === CsError.OK) return err;
     if (err === CsError.TRY_AGAIN) {
-      const r = this.enqueue(buffers);
+      const r = this.enqueue(message);
       this.schedule();
       return r;
     }
@@ -174,9 +179,9 @@ export class CpgTransport implements Transport {
    * together when the task ends, so the thread starts once instead of competing with
    * the loop for the CPU at every message.
    */
-  private sendBackground(buffers: readonly Buffer[]): number {
+  private sendBackground(message: Buffer): number {
     if (this.corked.length === 0) queueMicrotask(() => this.uncork());
-    this.corked.push([...buffers]);
+    this.corked.push(message);
     this.background = true;
     return CsError.OK;
   }
@@ -189,14 +194,13 @@ export class CpgTransport implements Transport {
     if (err !== CsError.OK) this.fail(err);
   }
 
-  private enqueue(buffers: readonly Buffer[]): number {
-    const size = buffers.reduce((n, b) => n + b.length, 0);
-    if (this.queuedBytes + size > MAX_RETRY_QUEUE_BYTES) {
+  private enqueue(message: Buffer): number {
+    if (this.queuedBytes + message.length > MAX_RETRY_QUEUE_BYTES) {
       this.fail(CsError.TRY_AGAIN);
       return CsError.TRY_AGAIN;
     }
-    this.queue.push([...buffers]);
-    this.queuedBytes += size;
+    this.queue.push(message);
+    this.queuedBytes += message.length;
     return CsError.OK;
   }
 
@@ -235,7 +239,7 @@ export class CpgTransport implements Transport {
     while (!this.closed && this.queue.length > 0) {
       const err = this.cpg.mcastJoined(this.queue[0]!, CpgType.AGREED);
       if (err === CsError.OK) {
-        for (const b of this.queue.shift()!) this.queuedBytes -= b.length;
+        this.queuedBytes -= this.queue.shift()!.length;
         continue;
       }
       if (err === CsError.TRY_AGAIN) {
@@ -256,6 +260,13 @@ export class CpgTransport implements Transport {
     this.queuedBytes = 0;
     this.corked = [];
     this.wake();
+  }
+
+  /** A message the addon staged: a pooled copy, kept by the handlers as long as they need. */
+  private copyDelivered(length: number): Buffer {
+    const message = Buffer.allocUnsafe(length);
+    message.set(this.deliveryBuffer.subarray(0, length));
+    return message;
   }
 
   private wake(): void {

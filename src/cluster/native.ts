@@ -20,7 +20,8 @@ export interface NativeCpgAddress {
 
 /** Callbacks of a native Cpg; called after cpg_dispatch returned, never inside it. */
 export interface NativeCpgCallbacks {
-  deliver(nodeid: number, pid: number, message: Buffer): void;
+  /** message: the bytes, or their length when they are in `deliveryBuffer` (small ones). */
+  deliver(nodeid: number, pid: number, message: Buffer | number): void;
   confchg(members: NativeCpgAddress[], left: NativeCpgAddress[], joined: NativeCpgAddress[]): void;
   /** Totem ring change (CPG model v1). */
   totem?(ringNodeid: number, ringSeq: number, members: number[]): void;
@@ -38,15 +39,15 @@ export interface NativeCpg {
   /** The exact group-name bytes (callers include the trailing NUL), ≤ 128 bytes. */
   join(name: Buffer): number;
   leave(name: Buffer): number;
-  /** cpg_mcast_joined with one iovec per buffer. guarantee: CPG_TYPE_* (AGREED = 2). */
-  mcastJoined(buffers: readonly Buffer[], guarantee: number): number;
+  /** cpg_mcast_joined of one message. guarantee: CPG_TYPE_* (AGREED = 2). */
+  mcastJoined(message: Buffer, guarantee: number): number;
   /**
-   * Queue messages (each the concatenation of its buffers) for the addon's sender
+   * Queue messages for the addon's sender
    * thread, which sends the queue in order with cpg_mcast_joined(AGREED), retrying
    * TRY_AGAIN every retryMs. CS_OK once queued; the JS side must not send directly
    * until sendIdle.
    */
-  sendQueued(messages: readonly (readonly Buffer[])[], retryMs: number): number;
+  sendQueued(messages: readonly Buffer[], retryMs: number): number;
   /** Messages the sender thread has not sent yet. */
   sendQueueLength(): number;
   localGet(): { err: number; nodeid: number };
@@ -56,6 +57,8 @@ export interface NativeCpg {
   /** Stop polling, drop queued events, cpg_finalize. */
   finalize(): number;
   readonly initialized: boolean;
+  /** Valid during a "deliver" call whose message is a length: the first `length` bytes. */
+  readonly deliveryBuffer: Buffer;
 }
 
 export interface NativeQuorumCallbacks {

@@ -55,7 +55,7 @@ function onPath(h: PathHandler): Handler {
       addon.replyErr(req.id, -path);
       return;
     }
-    return h(fs, addon, req, path, req.name?.toString('latin1') ?? '');
+    return h(fs, addon, req, path, req.name ?? '');
   };
 }
 
@@ -114,7 +114,7 @@ const rename: PathHandler = async (fs, addon, req, path, name) => {
     addon.replyErr(req.id, -newParentPath);
     return;
   }
-  const newName = req.newname!.toString('latin1');
+  const newName = req.newname!;
   const r = await fs.rename(childPath(path, name), childPath(newParentPath, newName));
   if (r >= 0) {
     const parent = fs.nodes.get(req.ino);

@@ -35,9 +35,10 @@ export interface FuseRequest {
   readonly op: number;
   /** Node id the request refers to (parent for name operations). */
   readonly ino: number;
-  readonly name?: Buffer;
+  /** The entry name, latin1 (one char per byte). */
+  readonly name?: string;
   readonly newparent?: number;
-  readonly newname?: Buffer;
+  readonly newname?: string;
   readonly size: number;
   readonly off: number;
   readonly flags: number;
@@ -105,7 +106,7 @@ export interface FuseAddon {
 /** Slots of the Float64Array that carries a request's numbers (native/fuse.cc: enum Slot). */
 const Slot = { SIZE: 0, OFF: 1, FLAGS: 2, FH: 3, MODE: 4, TOSET: 5, UID: 6, GID: 7, ATIME: 8, MTIME: 9, CTX_UID: 10, CTX_GID: 11, CTX_PID: 12, INO2: 13 } as const;
 
-type RawHandler = (op: number, id: number, ino: number, name: Buffer | undefined, name2: Buffer | undefined, data: Buffer | undefined) => void;
+type RawHandler = (op: number, id: number, ino: number, name: string | undefined, name2: string | undefined) => void;
 
 /**
  * build/Release/fuse.node: attributes travel as positional numbers and a request's
@@ -115,7 +116,9 @@ type RawHandler = (op: number, id: number, ino: number, name: Buffer | undefined
 interface RawFuseAddon
   extends Pick<FuseAddon, 'MNT_FORCE' | 'MNT_DETACH' | 'stop' | 'done' | 'destroy' | 'pendingCount' | 'umount2' | 'replyErr' | 'replyNone' | 'replyOpen' | 'replyBuf' | 'replyWrite' | 'replyReadlink' | 'replyDir'> {
   readonly SLOTS: number;
-  mount(mountpoint: string, options: string, handler: RawHandler, nums: Float64Array): number;
+  /** Bytes of the write staging Buffer: FUSE's max_write. */
+  readonly MAX_WRITE: number;
+  mount(mountpoint: string, options: string, handler: RawHandler, nums: Float64Array, data: Buffer): number;
   replyEntry(id: number, ino: number, mode: number, nlink: number, uid: number, gid: number, size: number, blocks: number, mtime: number, timeout: number): number;
   replyCreate(id: number, ino: number, mode: number, nlink: number, uid: number, gid: number, size: number, blocks: number, mtime: number, timeout: number, fh: number): number;
   replyAttr(id: number, ino: number, mode: number, nlink: number, uid: number, gid: number, size: number, blocks: number, mtime: number, timeout: number): number;
@@ -127,9 +130,10 @@ interface RawFuseAddon
  * Every field is always set (undefined where the op has none), in one order, so all
  * requests share one hidden class and the handlers' property reads stay monomorphic.
  */
-function request(n: Float64Array, op: number, id: number, ino: number, name: Buffer | undefined, name2: Buffer | undefined, data: Buffer | undefined): FuseRequest {
+function request(n: Float64Array, staged: Buffer, op: number, id: number, ino: number, name: string | undefined, name2: string | undefined): FuseRequest {
   const setattr = op === FuseOp.SETATTR;
   const rename = op === FuseOp.RENAME;
+  const data = op === FuseOp.WRITE ? copyStaged(staged, n[Slot.SIZE]!) : undefined;
   return {
     id,
     op,
@@ -154,6 +158,13 @@ function request(n: Float64Array, op: number, id: number, ino: number, name: Buf
   };
 }
 
+/** A WRITE's bytes out of the staging Buffer, which the next request reuses (a pool slice below 4 KiB). */
+function copyStaged(staged: Buffer, length: number): Buffer {
+  const data = Buffer.allocUnsafe(length);
+  data.set(staged.subarray(0, length));
+  return data;
+}
+
 /** A reply went out: the end of the request's stage timing. */
 function answered<T>(id: number, result: T): T {
   stageEnd(id);
@@ -166,14 +177,16 @@ function wrap(raw: RawFuseAddon): FuseAddon {
     MNT_DETACH: raw.MNT_DETACH,
     mount(mountpoint, options, handler) {
       const nums = new Float64Array(raw.SLOTS);
+      const staged = Buffer.alloc(raw.MAX_WRITE);
       return raw.mount(
         mountpoint,
         options,
-        (op, id, ino, name, name2, data) => {
+        (op, id, ino, name, name2) => {
           stageBegin(id, op);
-          handler(request(nums, op, id, ino, name, name2, data));
+          handler(request(nums, staged, op, id, ino, name, name2));
         },
         nums,
+        staged,
       );
     },
     stop: (h) => raw.stop(h),

@@ -32,18 +32,19 @@ class FakeCpg implements NativeCpg {
   leave(): number {
     return CsError.OK;
   }
-  mcastJoined(buffers: readonly Buffer[], guarantee: number): number {
+  readonly deliveryBuffer = Buffer.alloc(64);
+  mcastJoined(message: Buffer, guarantee: number): number {
     assert.equal(guarantee, 2); // CPG_TYPE_AGREED
     const r = this.script.shift() ?? CsError.OK;
-    if (r === CsError.OK) this.sent.push(Buffer.concat(buffers).toString());
+    if (r === CsError.OK) this.sent.push(message.toString());
     return r;
   }
   /** Messages held by the (fake) sender thread, in order. */
   background: string[] = [];
   batches = 0;
-  sendQueued(messages: readonly (readonly Buffer[])[], retryMs: number): number {
+  sendQueued(messages: readonly Buffer[], retryMs: number): number {
     assert.equal(retryMs, 1);
-    this.background.push(...messages.map((m) => Buffer.concat(m).toString()));
+    this.background.push(...messages.map((m) => m.toString()));
     this.batches++;
     return CsError.OK;
   }
@@ -167,5 +168,17 @@ describe('CpgTransport (fake addon)', () => {
     fake.cb.deliver(3, 42, Buffer.from('late'));
     assert.deepEqual(log, ['deliver 3/42 hi', 'confchg 1', 'failure 2']);
     assert.equal(t.isClosed, true);
+  });
+
+  it('a staged message (its length) is copied out of the delivery buffer', () => {
+    const got: Buffer[] = [];
+    const handlers: TransportHandlers = { deliver: (_from, m) => got.push(m), confchg: () => {}, failure: () => {} };
+    CpgTransport.open(handlers, { addon: { Cpg: FakeCpg }, retryDelayMs: 1 });
+    const fake = FakeCpg.last!;
+    fake.deliveryBuffer.write('staged');
+    fake.cb.deliver(3, 42, 6);
+    fake.deliveryBuffer.write('reused');
+    fake.cb.deliver(3, 42, 0);
+    assert.deepEqual(got.map((m) => m.toString()), ['staged', '']);
   });
 });

@@ -302,7 +302,7 @@ describe('fuse plugin formats (fuse.md §7)', () => {
 
 describe('fuse request dispatch (PveFs.handle)', () => {
   const request = (id: number, op: number, name?: string): FuseRequest => ({
-    id, op, ino: 1, name: name === undefined ? undefined : Buffer.from(name, 'latin1'), size: 0, off: 0, flags: 0, fh: 0, mode: 0o100644, uid: 0, ctxUid: 0, ctxGid: 0, ctxPid: 1,
+    id, op, ino: 1, name, size: 0, off: 0, flags: 0, fh: 0, mode: 0o100644, uid: 0, ctxUid: 0, ctxGid: 0, ctxPid: 1,
   });
   const recorder = (): { addon: FuseAddon; errs: [number, number][] } => {
     const errs: [number, number][] = [];
