@@ -21,6 +21,29 @@ export function cpuUs(pid: number): number {
   }
 }
 
+/** A process counts as idle while it uses less than this share of one core. */
+const IDLE_CPU_SHARE = 0.05;
+/** How long it has to stay below IDLE_CPU_SHARE. */
+const IDLE_WINDOW_MS = 2_000;
+
+/**
+ * Resolves once every process has been idle for IDLE_WINDOW_MS (or has exited): a
+ * daemon whose JIT is still compiling the warm-up's hot functions is not. Rejects
+ * after `timeoutMs`.
+ */
+export async function untilIdle(pids: readonly number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let since = pids.map(cpuUs);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+    const now = pids.map(cpuUs);
+    const busy = now.some((us, k) => us - since[k]! > IDLE_CPU_SHARE * IDLE_WINDOW_MS * 1000);
+    if (!busy) return;
+    if (Date.now() > deadline) throw new Error(`processes ${pids.join(', ')} still busy after ${timeoutMs} ms`);
+    since = now;
+  }
+}
+
 /** Named processes to sample, e.g. { 'pmxcfs n1': 1234, 'corosync n1': 1200 }. */
 export type Pids = Readonly<Record<string, number>>;
 

@@ -9,13 +9,14 @@
  * calls, page faults, context switches), which the syscall counts of the README cover.
  *
  * Method: node 1 (the writer) and node 2 (a follower) run under
- * `valgrind --tool=callgrind`, node 3 natively; WARM files warm the JIT, the counters
- * are zeroed (`callgrind_control -z`), COUNT files of 4 KiB are written through
+ * `valgrind --tool=callgrind`, node 3 natively; WARM files warm the JIT, the daemons
+ * are left until idle (their compile jobs done), the counters are zeroed (`callgrind_control -z`), COUNT files of 4 KiB are written through
  * /etc/pve on node 1, the counters dumped (`-d`) and read with
  * `callgrind_annotate --inclusive=yes`.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { untilIdle } from './cpu.js';
 
 export type Kind = 'C' | 'TS';
 
@@ -107,6 +108,13 @@ export async function measureKind(host: InstructionsHost, kind: Kind, warm: numb
   await host.waitSynced(kind, [1, 2, 3], 300_000);
   await host.waitMounted(1, pids[0]!, 300_000);
   await host.writer('/etc/pve/cg-warm', 4096, warm, 1);
+  // The measured directory exists before the count: the first mkdir after thousands of
+  // file writes deoptimizes and recompiles the write path, once per daemon life.
+  await host.writer('/etc/pve/cg-measure', 4096, 0, 1);
+  // Under valgrind the threads take turns: TurboFan's compile jobs for the warm-up's
+  // hot functions finish only while the main thread is idle. Counting before they are
+  // done measures baseline code a running daemon no longer executes.
+  await untilIdle(pids, 300_000);
   for (const pid of pids) control('-z', pid);
   const w = await host.writer('/etc/pve/cg-measure', 4096, count, 1);
   for (const pid of pids) control('-d', pid);

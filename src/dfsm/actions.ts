@@ -20,7 +20,7 @@
  * | verifyRequest / verify| deliver callback: VERIFY_REQUEST / VERIFY in SYNCED     |
  */
 import { CsError, type MemberId } from '../cluster/transport.js';
-import { assert } from '../util/assert.js';
+import { assert, fail } from '../util/assert.js';
 import { DfsmMessageType, decodeVerify, decodeVerifyRequest, encodeVerify, epochEquals } from '../wire/dfsm.js';
 import type { ActionName, DfsmEvent } from './chart.js';
 import { nowSeconds } from '../util/clock.js';
@@ -35,7 +35,7 @@ type Of<T extends DfsmEvent['type']> = Extract<DfsmEvent, { type: T }>;
 
 /** The event an action was written for; anything else is a chart error. */
 function expect<T extends DfsmEvent['type']>(ev: DfsmEvent, ...types: T[]): Of<T> {
-  assert((types as string[]).includes(ev.type), `action runs on ${types.join('/')}, got ${ev.type}`);
+  if (!(types as string[]).includes(ev.type)) fail(`action runs on ${types.join('/')}, got ${ev.type}`);
   return ev as Of<T>;
 }
 

@@ -29,9 +29,9 @@
  */
 import { CsError, type ConfChange, type MemberId, type Transport } from '../cluster/transport.js';
 import { EACCES, EBUSY } from '../memdb/errno.js';
-import { assert } from '../util/assert.js';
+import { assert, fail } from '../util/assert.js';
 import { DfsmMessageType, type Epoch, STATE_HEADER_SIZE, decodeBaseHeader, decodeDfsmBody, encodeNormalHeader, encodeStateHeader, encodeVerifyRequest, epochEquals } from '../wire/dfsm.js';
-import { type ChartTable, compileChart, type DfsmEvent, type DfsmEventType, type GuardName, stepsFor } from './chart.js';
+import { type ChartTable, compileChart, type DfsmEvent, type DfsmEventType, type GuardName, type Step, stepsFor } from './chart.js';
 import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { lowestNodeid, memberKey, sortMembers } from './members.js';
 import { MessageQueues } from './queues.js';
@@ -245,7 +245,7 @@ export class Dfsm implements DfsmApi {
 
   /** Process one event of the chart now (re-entrant, as C's dfsm_set_mode). */
   send(ev: DfsmEvent): void {
-    assert(this.depth < MAX_EVENT_DEPTH, `chart event depth within ${MAX_EVENT_DEPTH}`);
+    if (this.depth >= MAX_EVENT_DEPTH) fail(`chart event depth within ${MAX_EVENT_DEPTH}`);
     this.depth++;
     try {
       this.step(ev);
@@ -255,23 +255,29 @@ export class Dfsm implements DfsmApi {
   }
 
   private step(ev: DfsmEvent): void {
-    const t = stepsFor(this.table, this.state, ev.type).find((s) => s.guard === null || this.guard(s.guard, ev));
-    if (t === undefined) return;
+    const t = this.firstEnabled(stepsFor(this.table, this.state, ev.type), ev);
+    if (t === null) return;
     if (t.target !== null && t.target !== this.state) this.enter(t.target);
-    const raised: DfsmEvent[] = [];
+    let raised: DfsmEvent[] | null = null; // most steps raise nothing: no array per delivery
     for (const a of t.actions) {
       if (typeof a !== 'string') {
-        raised.push({ type: a.raise });
+        (raised ??= []).push({ type: a.raise });
         continue;
       }
       const impl = this.actions[a];
-      assert(impl !== undefined, `chart action ${a} is implemented`);
+      if (impl === undefined) fail(`chart action ${a} is implemented`);
       if (impl(ev) === false) {
         this.send({ type: 'FAULT', reason: a });
         return;
       }
     }
-    for (const r of raised) this.send(r);
+    if (raised !== null) for (const r of raised) this.send(r);
+  }
+
+  /** The first step whose guard holds (the chart's order decides). */
+  private firstEnabled(steps: readonly Step[], ev: DfsmEvent): Step | null {
+    for (const s of steps) if (s.guard === null || this.guard(s.guard, ev)) return s;
+    return null;
   }
 
   private guard(g: GuardName, ev: DfsmEvent): boolean {

@@ -17,22 +17,33 @@ import { assert } from '../util/assert.js';
  */
 export const MAX_WAITING_WRITERS = 65_536;
 
+/** Released slots kept at the front of a busy list before it is compacted. */
+const COMPACT_AFTER = 1_024;
+
 interface Slot {
+  readonly count: bigint;
   result: number;
   readonly resolve: (result: number) => void;
 }
 
+/**
+ * Slots in the order of their counts (counts only grow, and own messages come back in
+ * the order they were sent): a writer is found and released at the front, with no
+ * hashing of a bigint key per message.
+ */
 export class WaitingWriters {
-  private readonly slots = new Map<bigint, Slot>();
+  private slots: Slot[] = [];
+  /** Index of the first live slot; the released ones before it are dropped in batches. */
+  private head = 0;
   /** The count of the last own message delivered or given up (C: msgcount_rcvd). */
   private received = 0n;
 
   get size(): number {
-    return this.slots.size;
+    return this.slots.length - this.head;
   }
 
   get full(): boolean {
-    return this.slots.size >= MAX_WAITING_WRITERS;
+    return this.size >= MAX_WAITING_WRITERS;
   }
 
   get lastReceived(): bigint {
@@ -42,19 +53,21 @@ export class WaitingWriters {
   /** A writer waits for `count`; it is answered `failResult` unless a result is recorded. */
   register(count: bigint, failResult: number, resolve: (result: number) => void): void {
     assert(!this.full, 'waiting writers within MAX_WAITING_WRITERS');
-    assert(!this.slots.has(count), 'one writer per message count');
-    this.slots.set(count, { result: failResult, resolve });
+    assert(this.size === 0 || this.slots[this.slots.length - 1]!.count < count, 'writers register in count order');
+    this.slots.push({ count, result: failResult, resolve });
   }
 
-  /** The send failed: the writer is answered by the caller. */
+  /** The send failed: the writer (the last registered) is answered by the caller. */
   forget(count: bigint): void {
-    this.slots.delete(count);
+    assert(this.size > 0 && this.slots[this.slots.length - 1]!.count === count, 'the forgotten writer is the last registered');
+    this.slots.pop();
   }
 
   /** dfsm_record_local_result: the own message `count` was delivered with `result`. */
   record(count: bigint, result: number): void {
-    const slot = this.slots.get(count);
-    if (slot) slot.result = result;
+    for (let i = this.head; i < this.slots.length && this.slots[i]!.count <= count; i++) {
+      if (this.slots[i]!.count === count) this.slots[i]!.result = result;
+    }
     this.received = count;
     this.wake();
   }
@@ -65,13 +78,19 @@ export class WaitingWriters {
     this.wake();
   }
 
-  /** C's waiters loop on `msgcount_rcvd < count`; release every slot that passes. */
+  /** C's waiters loop on `msgcount_rcvd < count`; release every slot that passes, in order. */
   private wake(): void {
-    for (const [count, slot] of this.slots) {
-      if (this.received >= count) {
-        this.slots.delete(count);
-        slot.resolve(slot.result);
-      }
+    while (this.head < this.slots.length && this.slots[this.head]!.count <= this.received) {
+      const slot = this.slots[this.head]!;
+      this.head++;
+      slot.resolve(slot.result);
+    }
+    if (this.head === this.slots.length) {
+      this.slots.length = 0;
+      this.head = 0;
+    } else if (this.head >= COMPACT_AFTER) {
+      this.slots = this.slots.slice(this.head);
+      this.head = 0;
     }
   }
 }

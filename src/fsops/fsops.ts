@@ -50,6 +50,15 @@ function unlistable(path: string): boolean {
   return splitPath(path).basename.length > FUSE_NAME_MAX;
 }
 
+/**
+ * A result known at once, as the promise every change returns. The changes are plain
+ * functions returning the DFSM's own promise: as `async` functions each layer would
+ * wrap it in one more promise, two more microtasks per FUSE request and layer.
+ */
+export function immediate(result: number): Promise<number> {
+  return Promise.resolve(result);
+}
+
 export function normalizePath(path: string): string {
   let i = 0;
   while (path[i] === '/') i++;
@@ -120,11 +129,11 @@ export class FsOps {
     return this.dcdb!.sendFuse(type, { path, offset: fields.offset ?? 0, flags: fields.flags ?? 0, to: fields.to ?? null, data: fields.data ?? null });
   }
 
-  async create(path: string): Promise<number> {
-    if (this.closed) return -EBUSY;
+  create(path: string): Promise<number> {
+    if (this.closed) return immediate(-EBUSY);
     const p = normalizePath(path);
-    if (unlistable(p)) return -ENAMETOOLONG;
-    if (this.dcdb === null) return this.memdb.create(p, 0, this.now());
+    if (unlistable(p)) return immediate(-ENAMETOOLONG);
+    if (this.dcdb === null) return immediate(this.memdb.create(p, 0, this.now()));
     return this.send(DcdbMessageType.CREATE, p, {});
   }
 
@@ -133,14 +142,14 @@ export class FsOps {
    * node changed the file; the size in this node's memdb is the latest it knows. C
    * writes at the kernel's offset and loses more appends racing from several nodes.
    */
-  async write(path: string, data: Buffer, offset: number, append = false): Promise<number> {
-    if (this.closed) return -EBUSY;
+  write(path: string, data: Buffer, offset: number, append = false): Promise<number> {
+    if (this.closed) return immediate(-EBUSY);
     const p = normalizePath(path);
     if (append) offset = this.memdb.getattr(p)?.size ?? offset;
     // memdb_pwrite's limit, checked before sending: the wire offset is 32 bits, so a
     // larger offset would be cut and applied at the wrong place on every node.
-    if (offset + data.length > MAX_FILE_SIZE) return -EFBIG;
-    if (this.dcdb === null) return this.memdb.write(p, 0, this.now(), data, offset, false);
+    if (offset + data.length > MAX_FILE_SIZE) return immediate(-EFBIG);
+    if (this.dcdb === null) return immediate(this.memdb.write(p, 0, this.now(), data, offset, false));
     return this.send(DcdbMessageType.WRITE, p, { offset, data });
   }
 
@@ -165,32 +174,32 @@ export class FsOps {
     return r < 0 ? r : 0;
   }
 
-  async mkdir(path: string): Promise<number> {
-    if (this.closed) return -EBUSY;
+  mkdir(path: string): Promise<number> {
+    if (this.closed) return immediate(-EBUSY);
     const p = normalizePath(path);
-    if (unlistable(p)) return -ENAMETOOLONG;
-    if (this.dcdb === null) return this.memdb.mkdir(p, 0, this.now());
+    if (unlistable(p)) return immediate(-ENAMETOOLONG);
+    if (this.dcdb === null) return immediate(this.memdb.mkdir(p, 0, this.now()));
     return this.send(DcdbMessageType.MKDIR, p, {});
   }
 
   /** unlink and rmdir both send DELETE. */
-  async remove(path: string): Promise<number> {
-    if (this.closed) return -EBUSY;
+  remove(path: string): Promise<number> {
+    if (this.closed) return immediate(-EBUSY);
     const p = normalizePath(path);
-    if (this.dcdb === null) return this.memdb.delete(p, 0, this.now());
+    if (this.dcdb === null) return immediate(this.memdb.delete(p, 0, this.now()));
     return this.send(DcdbMessageType.DELETE, p, {});
   }
 
-  async rename(from: string, to: string): Promise<number> {
-    if (this.closed) return -EBUSY;
+  rename(from: string, to: string): Promise<number> {
+    if (this.closed) return immediate(-EBUSY);
     const f = normalizePath(from);
     const t = normalizePath(to);
-    if (unlistable(t)) return -ENAMETOOLONG;
+    if (unlistable(t)) return immediate(-ENAMETOOLONG);
     const source = this.memdb.getattr(f);
     const target = this.memdb.getattr(t);
-    if (source !== null && target === source) return 0; // rename(2) onto the same entry is a no-op
-    if (source !== null && source.type === DT_DIR && this.memdb.getattr(splitPath(t).dirname) === source) return -EINVAL;
-    if (this.dcdb === null) return this.memdb.rename(f, t, 0, this.now());
+    if (source !== null && target === source) return immediate(0); // rename(2) onto the same entry is a no-op
+    if (source !== null && source.type === DT_DIR && this.memdb.getattr(splitPath(t).dirname) === source) return immediate(-EINVAL);
+    if (this.dcdb === null) return immediate(this.memdb.rename(f, t, 0, this.now()));
     return this.send(DcdbMessageType.RENAME, f, { to: t });
   }
 
@@ -199,14 +208,14 @@ export class FsOps {
    * unlock request; in cluster mode the request goes to the lowest member and the
    * MTIME is still sent (normally refused with EACCES), as C does.
    */
-  async utimens(path: string, mtime: number): Promise<number> {
-    if (this.closed) return -EBUSY;
+  utimens(path: string, mtime: number): Promise<number> {
+    if (this.closed) return immediate(-EBUSY);
     const p = normalizePath(path);
     const e = this.memdb.getattr(p);
     const unlock = mtime === 0 && e !== null && e.type === DT_DIR && pathIsLockdir(p);
     if (this.dcdb === null) {
-      if (unlock && this.memdb.lockExpired(p, entryCsum(e))) return this.memdb.delete(p, 0, this.now());
-      return this.memdb.mtime(p, 0, mtime);
+      if (unlock && this.memdb.lockExpired(p, entryCsum(e))) return immediate(this.memdb.delete(p, 0, this.now()));
+      return immediate(this.memdb.mtime(p, 0, mtime));
     }
     if (unlock) this.dcdb.sendUnlock(p, entryCsum(e), true);
     // mtimes are u32 everywhere in the memdb; C passes the time as guint32 (cut modulo 2^32).

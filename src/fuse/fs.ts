@@ -23,7 +23,7 @@ import { EACCES, EIO, ENOENT, EPERM } from '../memdb/errno.js';
 import { STATFS_BSIZE } from '../memdb/memdb.js';
 import { unlistableName } from '../memdb/path.js';
 import type { TreeEntry } from '../memdb/tree.js';
-import type { FsOps } from '../fsops/fsops.js';
+import { type FsOps, immediate } from '../fsops/fsops.js';
 import { DT_DIR } from '../wire/entry.js';
 import { type Log, silentLog } from '../util/log.js';
 import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
@@ -44,12 +44,13 @@ interface Node {
   /** path() as computed at generation `pathGen` of the table (−1: never). */
   cachedPath: string | null;
   pathGen: number;
+  /** The hashed nodes below this one by name (libfuse 2's name hash, per parent: no key string to build per lookup). */
+  children: Map<string, Node> | null;
 }
 
 /** libfuse 2's node table: ids for (parent, name) pairs, kept while the kernel knows them. */
 export class NodeTable {
   private readonly byId = new Map<number, Node>();
-  private readonly byName = new Map<string, Node>();
   private ctr = 0;
   /**
    * Bumped by every rename and unhash, the only changes that move a node's path (of
@@ -57,14 +58,10 @@ export class NodeTable {
    * rebuilt. Every request resolves its node's path, renames are rare.
    */
   private gen = 0;
-  readonly root: Node = { id: ROOT_ID, parent: null, name: '', nlookup: 1, cachedPath: '', pathGen: 0 };
+  readonly root: Node = { id: ROOT_ID, parent: null, name: '', nlookup: 1, cachedPath: '', pathGen: 0, children: null };
 
   constructor() {
     this.byId.set(ROOT_ID, this.root);
-  }
-
-  private key(parent: Node, name: string): string {
-    return `${parent.id}/${name}`;
   }
 
   get(id: number): Node | undefined {
@@ -83,13 +80,13 @@ export class NodeTable {
     return node.cachedPath;
   }
 
+  /** The parent's (cached) path plus the name: a new file's path costs one concatenation. */
   private buildPath(node: Node): string | null {
-    const parts: string[] = [];
-    for (let n: Node | null = node; n !== null && n !== this.root; n = n.parent) {
-      if (n.name === null) return null;
-      parts.push(n.name);
-    }
-    return parts.reverse().join('/');
+    if (node === this.root) return '';
+    if (node.name === null || node.parent === null) return null;
+    if (node.parent === this.root) return node.name;
+    const parentPath = this.path(node.parent);
+    return parentPath === null ? null : `${parentPath}/${node.name}`;
   }
 
   private nextId(): number {
@@ -101,11 +98,11 @@ export class NodeTable {
 
   /** Find or create the node of parent/name and count one lookup. */
   lookup(parent: Node, name: string): Node {
-    let n = this.byName.get(this.key(parent, name));
+    let n = parent.children?.get(name);
     if (n === undefined) {
-      n = { id: this.nextId(), parent, name, nlookup: 0, cachedPath: null, pathGen: -1 };
+      n = { id: this.nextId(), parent, name, nlookup: 0, cachedPath: null, pathGen: -1, children: null };
       this.byId.set(n.id, n);
-      this.byName.set(this.key(parent, name), n);
+      (parent.children ??= new Map()).set(name, n);
     }
     n.nlookup++;
     return n;
@@ -123,27 +120,24 @@ export class NodeTable {
 
   private unhash(n: Node): void {
     this.gen++;
-    if (n.name !== null && n.parent !== null) {
-      const k = this.key(n.parent, n.name);
-      if (this.byName.get(k) === n) this.byName.delete(k);
-    }
+    if (n.name !== null && n.parent !== null && n.parent.children?.get(n.name) === n) n.parent.children.delete(n.name);
     n.name = null;
   }
 
   remove(parent: Node, name: string): void {
-    const n = this.byName.get(this.key(parent, name));
+    const n = parent.children?.get(name);
     if (n !== undefined) this.unhash(n);
   }
 
   rename(parent: Node, name: string, newParent: Node, newName: string): void {
-    const n = this.byName.get(this.key(parent, name));
+    const n = parent.children?.get(name);
     if (n === undefined) return;
     this.gen++;
     this.remove(newParent, newName);
-    this.byName.delete(this.key(parent, name));
+    parent.children!.delete(name);
     n.parent = newParent;
     n.name = newName;
-    this.byName.set(this.key(newParent, newName), n);
+    (newParent.children ??= new Map()).set(newName, n);
   }
 }
 
@@ -268,53 +262,49 @@ export class PveFs {
     return { path: t.path };
   }
 
-  private quorumGuard(): number {
-    return this.o.isQuorate() ? 0 : -EACCES;
-  }
-
-  async create(path: string): Promise<number> {
+  create(path: string): Promise<number> {
     const g = this.guardMemdb(path);
-    if (typeof g === 'number') return g;
-    return this.quorumGuard() || this.o.fsops.create(g.path);
+    if (typeof g === 'number') return immediate(g);
+    return this.o.isQuorate() ? this.o.fsops.create(g.path) : immediate(-EACCES);
   }
 
-  async mkdir(path: string): Promise<number> {
+  mkdir(path: string): Promise<number> {
     const g = this.guardMemdb(path);
-    if (typeof g === 'number') return g;
-    return this.quorumGuard() || this.o.fsops.mkdir(g.path);
+    if (typeof g === 'number') return immediate(g);
+    return this.o.isQuorate() ? this.o.fsops.mkdir(g.path) : immediate(-EACCES);
   }
 
-  async remove(path: string): Promise<number> {
+  remove(path: string): Promise<number> {
     const g = this.guardMemdb(path);
-    if (typeof g === 'number') return g;
-    return this.quorumGuard() || this.o.fsops.remove(g.path);
+    if (typeof g === 'number') return immediate(g);
+    return this.o.isQuorate() ? this.o.fsops.remove(g.path) : immediate(-EACCES);
   }
 
-  async rename(from: string, to: string): Promise<number> {
+  rename(from: string, to: string): Promise<number> {
     const f = resolve(from);
     const t = resolve(to);
-    if (f.kind !== 'memdb' || t.kind !== 'memdb') return -EACCES;
-    return this.quorumGuard() || this.o.fsops.rename(f.path, t.path);
+    if (f.kind !== 'memdb' || t.kind !== 'memdb' || !this.o.isQuorate()) return immediate(-EACCES);
+    return this.o.fsops.rename(f.path, t.path);
   }
 
-  async truncate(path: string, size: number): Promise<number> {
+  truncate(path: string, size: number): Promise<number> {
     const t = resolve(path);
-    if (t.kind === 'fixed') return t.name === '.debug' ? 0 : -EIO;
-    if (t.kind === 'below-fixed') return -EACCES;
-    return this.quorumGuard() || this.o.fsops.truncate(t.kind === 'root' ? '' : t.path, size);
+    if (t.kind === 'fixed') return immediate(t.name === '.debug' ? 0 : -EIO);
+    if (t.kind === 'below-fixed' || !this.o.isQuorate()) return immediate(-EACCES);
+    return this.o.fsops.truncate(t.kind === 'root' ? '' : t.path, size);
   }
 
-  async utimens(path: string, mtime: number): Promise<number> {
+  utimens(path: string, mtime: number): Promise<number> {
     const g = this.guardMemdb(path);
-    if (typeof g === 'number') return g;
-    return this.quorumGuard() || this.o.fsops.utimens(g.path, mtime);
+    if (typeof g === 'number') return immediate(g);
+    return this.o.isQuorate() ? this.o.fsops.utimens(g.path, mtime) : immediate(-EACCES);
   }
 
-  async write(path: string, data: Buffer, offset: number, append = false): Promise<number> {
+  write(path: string, data: Buffer, offset: number, append = false): Promise<number> {
     const t = resolve(path);
-    if (t.kind === 'fixed') return t.name === '.debug' ? writeDebug(this.o.sources, data, offset) : -EIO;
-    if (t.kind !== 'memdb') return -EACCES;
-    return this.quorumGuard() || this.o.fsops.write(t.path, data, offset, append);
+    if (t.kind === 'fixed') return immediate(t.name === '.debug' ? writeDebug(this.o.sources, data, offset) : -EIO);
+    if (t.kind !== 'memdb' || !this.o.isQuorate()) return immediate(-EACCES);
+    return this.o.fsops.write(t.path, data, offset, append);
   }
 
   read(path: string, offset: number, size: number): Buffer | number {

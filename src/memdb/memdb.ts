@@ -32,7 +32,7 @@ import { databaseChecksum, entryCsum } from '../wire/hash.js';
 import { encodeIndex, indexEquals, type MemdbIndex } from '../wire/memdb-index.js';
 import { type Log, silentLog } from '../util/log.js';
 import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
-import { assert } from '../util/assert.js';
+import { assert, fail } from '../util/assert.js';
 import { Database, DatabaseError, type RowWrite, SQL_INT_MIN, VERSION_FILENAME } from './database.js';
 import { EACCES, EEXIST, EFBIG, EINVAL, EIO, ENOENT, ENOTDIR, ENOTEMPTY } from './errno.js';
 import { indexMatchesTree } from './invariants.js';
@@ -270,7 +270,7 @@ export class Memdb {
    * above the previous (C: memdb->root->version++), after the entry was placed.
    */
   private setRoot(version: U64, writer: number, mtime: number): void {
-    assert(version === u64Inc(this.root.version), `root version ${version} does not follow ${this.root.version}`);
+    if (version !== u64Inc(this.root.version)) fail(`root version ${version} does not follow ${this.root.version}`);
     this.root = makeRoot(version, writer, mtime, this.root.children);
     this.index.set(0, this.root);
     if (this.checkInvariants) this.assertIndexMatchesTree();
@@ -283,11 +283,11 @@ export class Memdb {
    * replaced under the same name (inodes stay unique).
    */
   private place(parent: DirEntry, entry: TreeEntry): void {
-    assert(this.index.get(parent.inode) === parent, `parent ${parent.inode} of inode ${entry.inode} is not an indexed directory`);
-    assert(entry.parent === parent.inode, `inode ${entry.inode} has parent ${entry.parent}, placed in ${parent.inode}`);
+    if (this.index.get(parent.inode) !== parent) fail(`parent ${parent.inode} of inode ${entry.inode} is not an indexed directory`);
+    if (entry.parent !== parent.inode) fail(`inode ${entry.inode} has parent ${entry.parent}, placed in ${parent.inode}`);
     const previous = this.index.get(entry.inode);
-    assert(previous === undefined || previous === parent.children.get(entry.name), `inode ${entry.inode} is already in the tree elsewhere`);
-    assert(entry.inode !== 0 && entry.version !== 0, `inode ${entry.inode} placed with version ${entry.version}`);
+    if (previous !== undefined && previous !== parent.children.get(entry.name)) fail(`inode ${entry.inode} is already in the tree elsewhere`);
+    if (entry.inode === 0 || entry.version === 0) fail(`inode ${entry.inode} placed with version ${entry.version}`);
     parent.children.set(entry.name, entry);
     this.index.set(entry.inode, entry);
   }
@@ -298,7 +298,7 @@ export class Memdb {
   }
 
   private unlinkFromMemory(parent: DirEntry, entry: TreeEntry): void {
-    assert(parent.inode === entry.parent, `entry ${entry.inode} is not a child of ${parent.inode}`);
+    if (parent.inode !== entry.parent) fail(`entry ${entry.inode} is not a child of ${parent.inode}`);
     parent.children.delete(entry.name);
     this.index.delete(entry.inode);
   }
@@ -336,18 +336,23 @@ export class Memdb {
     let size = offset + count;
     let content: Buffer | null = null;
     const oldData = old === null ? null : this.fileData(old);
+    // Unpooled and not zero-filled (the bytes live as long as the file; a pool slice
+    // would pin its whole pool): every byte is copied below, or zeroed where C's
+    // g_malloc0/memset leave a hole (before `offset`).
     if (old !== null && oldData !== null) {
       if (size > old.size) {
-        content = Buffer.alloc(size);
+        content = Buffer.allocUnsafeSlow(size);
         oldData.copy(content, 0, 0, old.size);
+        content.fill(0, old.size, offset);
       } else {
         if (!truncate) size = old.size;
-        content = Buffer.alloc(size);
+        content = Buffer.allocUnsafeSlow(size);
         oldData.copy(content, 0, 0, size);
       }
       if (count > 0) data!.copy(content, offset);
     } else if (count > 0) {
-      content = Buffer.alloc(size);
+      content = Buffer.allocUnsafeSlow(size);
+      content.fill(0, 0, offset);
       data!.copy(content, offset);
     }
     // g_malloc0(0) is NULL in C: an empty file has no buffer. A count-0 write on a

@@ -9,7 +9,7 @@
 import { DT_DIR, DT_REG, type EntryFields } from '../wire/entry.js';
 import { entryDigest } from '../wire/hash.js';
 import type { U64 } from '../wire/u64.js';
-import { assert } from '../util/assert.js';
+import { fail } from '../util/assert.js';
 
 interface EntryBase extends EntryFields {
   /**
@@ -47,12 +47,12 @@ export type TreeEntry = FileEntry | DirEntry;
  * the bench host — a lock directory (mkdir/rmdir in priv/lock) is an everyday change.
  */
 export function makeFile(fields: EntryFields): FileEntry {
-  assert(fields.type === DT_REG, `inode ${fields.inode}: a file entry of type ${fields.type}`);
+  if (fields.type !== DT_REG) fail(`inode ${fields.inode}: a file entry of type ${fields.type}`);
   return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_REG, name: fields.name, data: fields.data, children: null, digest: undefined };
 }
 
 export function makeDir(fields: EntryFields, children: Map<string, TreeEntry> = new Map()): DirEntry {
-  assert(fields.type === DT_DIR, `inode ${fields.inode}: a directory entry of type ${fields.type}`);
+  if (fields.type !== DT_DIR) fail(`inode ${fields.inode}: a directory entry of type ${fields.type}`);
   return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_DIR, name: fields.name, data: null, children, digest: undefined };
 }
 
