@@ -97,6 +97,8 @@ interface WriteStatements {
 
 const ROW_VALUES = '(?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)';
 const REPLACE_ROWS = 'REPLACE INTO tree (inode, parent, version, writer, mtime, type, name, data) VALUES';
+/** The `__version__` row with its constant columns in the SQL: 3 parameters to bind instead of 8. */
+const VERSION_ROW_VALUES = `(0, 0, ?, ?, ?, ${VERSION_TYPE}, '${VERSION_FILENAME}', NULL)`;
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -159,7 +161,7 @@ export class Database {
         ? null
         : {
             replace: this.db.prepare(`${REPLACE_ROWS} ${ROW_VALUES};`),
-            replaceWithRoot: this.db.prepare(`${REPLACE_ROWS} ${ROW_VALUES}, ${ROW_VALUES};`),
+            replaceWithRoot: this.db.prepare(`${REPLACE_ROWS} ${ROW_VALUES}, ${VERSION_ROW_VALUES};`),
             remove: this.db.prepare('DELETE FROM tree WHERE inode = ?;'),
           };
     } catch (err) {
@@ -304,7 +306,7 @@ export class Database {
   private writeWithRoot(row: RowWrite, root: RootValues): void {
     const info = this.writable().replaceWithRoot.run(
       u64ToSql(row.inode), u64ToSql(row.parent), u64ToSql(row.version), row.writer, row.mtime, row.type, nameParam(row.name), row.data,
-      0, 0, u64ToSql(root.version), root.writer, root.mtime, VERSION_TYPE, VERSION_FILENAME, null,
+      u64ToSql(root.version), root.writer, root.mtime,
     );
     // A REPLACE inserts every row it names; anything else is a broken SQLite. The
     // statement has committed by now, so the memdb's errors flag (no more writes until

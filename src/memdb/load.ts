@@ -51,7 +51,7 @@ export function loadTree(rows: Iterable<LoadRow>, dataOf: DataOf = noData): Load
       if (fields.type === DT_DIR) children = placeholders.get(inode);
       placeholders.delete(inode);
     }
-    const entry = fields.type === DT_DIR ? makeDir(fields, children) : makeFile(fields);
+    const entry = fields.type === DT_DIR ? makeDir(fields, children ?? new Map()) : makeFile(fields);
     const other = siblings.get(fields.name);
     if (other !== undefined) {
       throw new LoadError(`found entry with duplicate name '${fields.name}' - A:(inode = ${other.inode}, parent = ${other.parent}) vs. B:(inode = ${inode}, parent = ${fields.parent})`);

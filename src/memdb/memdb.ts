@@ -376,7 +376,7 @@ export class Memdb {
     if (isForbiddenName(basename)) return -EACCES;
     if (parent.children.has(basename)) return -EEXIST;
     const version = u64Inc(this.root.version);
-    const entry = makeDir({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null });
+    const entry = makeDir({ inode: version, parent: parent.inode, version, writer, mtime, size: 0, type: DT_DIR, name: basename, data: null }, new Map());
     if (!this.persist({ entry: rowOf(entry, null), root: { version, writer, mtime } })) return -EIO;
     this.place(parent, entry);
     this.setRoot(version, writer, mtime);

@@ -51,7 +51,12 @@ export function makeFile(fields: EntryFields): FileEntry {
   return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_REG, name: fields.name, data: fields.data, children: null, digest: undefined };
 }
 
-export function makeDir(fields: EntryFields, children: Map<string, TreeEntry> = new Map()): DirEntry {
+/**
+ * `children` is always passed: a default `new Map()` here ran first at the first mkdir
+ * after thousands of writes, and its missing type feedback deoptimized every optimized
+ * caller that had inlined makeDir (the whole write path, through makeRoot).
+ */
+export function makeDir(fields: EntryFields, children: Map<string, TreeEntry>): DirEntry {
   if (fields.type !== DT_DIR) fail(`inode ${fields.inode}: a directory entry of type ${fields.type}`);
   return { inode: fields.inode, parent: fields.parent, version: fields.version, writer: fields.writer, mtime: fields.mtime, size: fields.size, type: DT_DIR, name: fields.name, data: null, children, digest: undefined };
 }
@@ -67,6 +72,6 @@ export function digestOf(e: TreeEntry): string {
 }
 
 /** The root as it lives in memory: inode 0, parent 0, a directory named "". */
-export function makeRoot(version: U64, writer: number, mtime: number, children?: Map<string, TreeEntry>): DirEntry {
+export function makeRoot(version: U64, writer: number, mtime: number, children: Map<string, TreeEntry>): DirEntry {
   return makeDir({ inode: 0, parent: 0, version, writer, mtime, size: 0, type: DT_DIR, name: '', data: null }, children);
 }
