@@ -55,8 +55,13 @@ const WRITER = fileURLToPath(new URL('./writer.js', import.meta.url));
 const DBLOAD = fileURLToPath(new URL('./dbload.js', import.meta.url));
 const STATLOOP = fileURLToPath(new URL('./statloop.js', import.meta.url));
 const CACHE = '/var/tmp/pmxcfs-bench';
-/** Files written before the write figures of each cluster (see writes()). */
-const WRITE_WARMUP_FILES = 1500;
+/**
+ * Files written before the write figures of each cluster (see writes()): V8 tiers up the
+ * functions run once or twice per file only after 2,000–4,000 files (`--trace-opt`,
+ * 4 KiB files in batches of 250: applyFuse at 2,000, the chart's deliverNormal at 2,500,
+ * fsops/PveFs create at 3,500, the FUSE lookup at 4,000).
+ */
+const WRITE_WARMUP_FILES = 4000;
 
 function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -247,8 +252,7 @@ class Bench {
     const out: InstructionsFigure[] = [];
     for (const kind of this.kinds) {
       log(`instructions: ${kind} (nodes 1 and 2 under callgrind)`);
-      // The JIT needs ~1,500 files to settle (fewer leave TurboFan compiling in the window).
-      out.push(...(await measureKind(this.instructionsHost(), kind, 1500, this.quick ? 300 : 500)));
+      out.push(...(await measureKind(this.instructionsHost(), kind, WRITE_WARMUP_FILES, this.quick ? 300 : 500)));
     }
     return out;
   }
@@ -407,7 +411,7 @@ class Bench {
       for (const kind of this.order(r)) {
         log(`writes: round ${r + 1}/${rounds}, ${kind} cluster`);
         await this.cluster(kind);
-        // Steady state, as a long-running daemon is: V8's JIT needs ~1,000 files to
+        // Steady state, as a long-running daemon is: V8's JIT needs ~4,000 files to
         // optimise the write path (C needs no warm-up; it costs both the same wall time).
         // 4 KiB files only: after a warm-up with 64 KiB files the small writes that
         // follow cost pmxcfs-ts ~30% more CPU per file on every node (not explained yet;
