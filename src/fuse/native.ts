@@ -50,6 +50,12 @@ export interface FuseRequest {
   readonly gid?: number;
   readonly atime?: number;
   readonly mtime?: number;
+  /**
+   * WRITE: a view of the addon's staging Buffer, which the next request overwrites:
+   * valid during the handler's synchronous part only (where the write is encoded and
+   * multicast, or applied to the memdb, both copying it). No copy per write: at 64 KiB
+   * each one was external garbage that brought V8's GC and fresh heap pages.
+   */
   readonly data?: Buffer;
   readonly ctxUid: number;
   readonly ctxGid: number;
@@ -133,7 +139,7 @@ interface RawFuseAddon
 function request(n: Float64Array, staged: Buffer, op: number, id: number, ino: number, name: string | undefined, name2: string | undefined): FuseRequest {
   const setattr = op === FuseOp.SETATTR;
   const rename = op === FuseOp.RENAME;
-  const data = op === FuseOp.WRITE ? copyStaged(staged, n[Slot.SIZE]!) : undefined;
+  const data = op === FuseOp.WRITE ? staged.subarray(0, n[Slot.SIZE]!) : undefined;
   return {
     id,
     op,
@@ -156,13 +162,6 @@ function request(n: Float64Array, staged: Buffer, op: number, id: number, ino: n
     ctxGid: n[Slot.CTX_GID]!,
     ctxPid: n[Slot.CTX_PID]!,
   };
-}
-
-/** A WRITE's bytes out of the staging Buffer, which the next request reuses (a pool slice below 4 KiB). */
-function copyStaged(staged: Buffer, length: number): Buffer {
-  const data = Buffer.allocUnsafe(length);
-  data.set(staged.subarray(0, length));
-  return data;
 }
 
 /** A reply went out: the end of the request's stage timing. */
