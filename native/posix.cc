@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <malloc.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <cerrno>
 
 namespace {
@@ -33,7 +34,15 @@ Napi::Value KeepMallocHeap(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ok ? 0 : -1);
 }
 
+// prctl(PR_SET_THP_DISABLE, 1): no transparent huge pages for this process from now
+// on, whatever glibc's hugetlb tunable madvised (pages already huge stay). 0 or -errno.
+Napi::Value DisableHugePages(const Napi::CallbackInfo& info) {
+  int r = prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+  return Napi::Number::New(info.Env(), r == 0 ? 0 : -errno);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("disableHugePages", Napi::Function::New(env, DisableHugePages));
   exports.Set("flockExclusive", Napi::Function::New(env, FlockExclusive));
   exports.Set("keepMallocHeap", Napi::Function::New(env, KeepMallocHeap));
   return exports;

@@ -40,7 +40,7 @@ import { createLogger, domainLog, setDebug } from '../util/logger.js';
 import type { ClusterParts } from './cluster.js';
 import { controlSocketPath, startControlServer } from './control.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
-import { acquireLock, CHILD_ENV, daemonize, keepMallocHeap, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
+import { acquireLock, CHILD_ENV, daemonize, hugePagesDone, keepMallocHeap, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
 import type { DaemonService } from './service.js';
 import { daemonStatus, type Identity } from './status.js';
 import { IpcServer } from '../ipc/server.js';
@@ -305,7 +305,8 @@ export class Daemon {
       } catch {
         return; // logged by the memdb, which takes no more changes
       }
-      if (!done) setImmediate(step);
+      if (done) hugePagesDone(this.log);
+      else setImmediate(step);
     };
     setImmediate(step);
   }

@@ -6,6 +6,8 @@ interface PosixAddon {
   flockExclusive(fd: number): number;
   /** mallopt(M_TRIM_THRESHOLD, trim) + mallopt(M_TOP_PAD, pad): 0, or −1 if refused. */
   keepMallocHeap(trimBytes: number, padBytes: number): number;
+  /** prctl(PR_SET_THP_DISABLE, 1): 0 or −errno. */
+  disableHugePages(): number;
 }
 
 export const posix = addonLoader<PosixAddon>('posix');

@@ -5,7 +5,7 @@
  * its node's namespaces with that node's private /var/lib/pve-cluster and /run.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/cluster/native.js';
@@ -130,6 +130,16 @@ describe('pmxcfs-ts daemon on a 3-node lab', { skip, timeout: 600_000 }, () => {
     for (const i of [1, 2, 3]) d.start(i);
     await d.waitSynced([1, 2, 3], 60_000);
     for (const i of [1, 2, 3]) assert.equal(await d.checksum(i), sums[0]);
+    // Huge pages only while loading: once the file data is in, the heap grows in 4 KiB pages.
+    for (const i of [1, 2, 3]) {
+      const pid = (await d.status(i)).pid;
+      const thp = (): string | undefined => /^THP_enabled:\s*(\d)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      const deadline = Date.now() + 20_000;
+      while (thp() !== '0') {
+        assert.ok(Date.now() < deadline, `node ${i}: THP_enabled is still ${thp()} after the data fill`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   });
 
   it('local mode: read and write through fs with no corosync', async () => {
