@@ -51,6 +51,8 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', 
  * file. Measured on the bench host (`npm run bench -- --only=load|sync`): the 60k-inode
  * load took 36k page faults instead of 9k and `-l` start 1.12 s instead of 0.90 s; a
  * 6k full copy 2.2–2.5 s instead of 1.9–2.2 s; RSS unchanged (191 vs 193 MiB at 60k).
+ * Only for the load: once the file data is in, the daemon turns them off (hugePagesDone,
+ * src/daemon/process.ts), as every later heap growth zeroed a whole 2 MiB page.
  */
 export const DAEMON_ENV: Readonly<Record<string, string>> = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' };
 
