@@ -255,29 +255,29 @@ export class PveFs {
 
   // ---- modifying operations (by path), with the plug rules ------------------------
 
-  private guardMemdb(path: string): { path: string } | number {
+  /**
+   * The memdb path a change by path acts on ('' for the root), or −EACCES: outside the
+   * memdb (the plug rules), or without quorum (cfs_plug_memdb).
+   */
+  private changeTarget(path: string): string | number {
     const t = resolve(path);
-    if (t.kind === 'root') return { path: '' };
-    if (t.kind !== 'memdb') return -EACCES;
-    return { path: t.path };
+    if ((t.kind !== 'memdb' && t.kind !== 'root') || !this.o.isQuorate()) return -EACCES;
+    return t.kind === 'root' ? '' : t.path;
   }
 
   create(path: string): Promise<number> {
-    const g = this.guardMemdb(path);
-    if (typeof g === 'number') return immediate(g);
-    return this.o.isQuorate() ? this.o.fsops.create(g.path) : immediate(-EACCES);
+    const p = this.changeTarget(path);
+    return typeof p === 'number' ? immediate(p) : this.o.fsops.create(p);
   }
 
   mkdir(path: string): Promise<number> {
-    const g = this.guardMemdb(path);
-    if (typeof g === 'number') return immediate(g);
-    return this.o.isQuorate() ? this.o.fsops.mkdir(g.path) : immediate(-EACCES);
+    const p = this.changeTarget(path);
+    return typeof p === 'number' ? immediate(p) : this.o.fsops.mkdir(p);
   }
 
   remove(path: string): Promise<number> {
-    const g = this.guardMemdb(path);
-    if (typeof g === 'number') return immediate(g);
-    return this.o.isQuorate() ? this.o.fsops.remove(g.path) : immediate(-EACCES);
+    const p = this.changeTarget(path);
+    return typeof p === 'number' ? immediate(p) : this.o.fsops.remove(p);
   }
 
   rename(from: string, to: string): Promise<number> {
@@ -295,9 +295,8 @@ export class PveFs {
   }
 
   utimens(path: string, mtime: number): Promise<number> {
-    const g = this.guardMemdb(path);
-    if (typeof g === 'number') return immediate(g);
-    return this.o.isQuorate() ? this.o.fsops.utimens(g.path, mtime) : immediate(-EACCES);
+    const p = this.changeTarget(path);
+    return typeof p === 'number' ? immediate(p) : this.o.fsops.utimens(p, mtime);
   }
 
   write(path: string, data: Buffer, offset: number, append = false): Promise<number> {
