@@ -118,6 +118,36 @@ describe('lazy open', () => {
     assert.equal(rowCount(file, 'moved'), before);
   });
 
+  it('the tree equals a full open across chunks: 20,000 rows, inodes from 2^63, NUL-cut, non-ASCII and long names', () => {
+    const file = join(scratchDir(), 'config.db');
+    Memdb.open(file).close();
+    const db = new BetterSqlite3(file);
+    const insert = db.prepare('INSERT INTO tree VALUES (?, ?, 1, 1, 1, ?, CAST(? AS TEXT), ?)');
+    db.transaction(() => {
+      for (let i = 0; i < 20_000; i++) insert.run(1000 + i, 0, DT_REG, `f${i}`, Buffer.from(`${i}`));
+      // u64 inodes from 2^63 are negative in SQL: first in the scan, a child before its parent.
+      insert.run(-9n, -5n, DT_REG, 'under a later dir', Buffer.from('x'));
+      insert.run(-5n, 0, 4, 'high', null);
+      insert.run(-4n, -5n, DT_REG, Buffer.from('cut\0here'), Buffer.from('y'));
+      insert.run(-3n, -5n, DT_REG, Buffer.from([0xff, 0xfe, 0x41, 0xc3]), Buffer.from('z'));
+      insert.run(-2n, -5n, DT_REG, 'n'.repeat(4000), null);
+      insert.run(-1n, -5n, DT_REG, Buffer.alloc(2000, 0xe9), Buffer.from('w'));
+    })();
+    db.close();
+    const full = Memdb.open(file);
+    const [index, sum] = [full.encodeIndex(), full.checksum()];
+    full.close();
+    const lazy = Memdb.open(file, { lazyData: true });
+    assert.equal(lazy.index.size, full.index.size);
+    assert.equal(lazy.index.size, 20_000 + 7);
+    for (const name of ['cut', Buffer.from([0xff, 0xfe, 0x41, 0xc3]).toString('latin1'), 'n'.repeat(4000), '\xe9'.repeat(2000), 'under a later dir']) {
+      assert.ok(lazy.getattr(`high/${name}`), `high/${name.slice(0, 20)}`);
+    }
+    assert.ok(lazy.encodeIndex().equals(index));
+    assert.ok(lazy.checksum().equals(sum));
+    lazy.close();
+  });
+
   it('unread files are not mistaken for files with size but no data', () => {
     const file = database();
     const lazy = Memdb.open(file, { lazyData: true });
