@@ -8,7 +8,7 @@
 // (src/daemon/options.ts) for why; they cannot be set once the process runs. Keep in
 // step with them: the lab and the bench pass them when they run `node <bin>`.
 process.title = 'pmxcfs';
-const { runDaemon } = await import('../dist/src/daemon/daemon.js');
+const { runDaemon } = await (await import('../dist/src/cli/main.js')).loadDaemon();
 
 runDaemon(process.argv.slice(2)).then(
   (code) => {

@@ -88,7 +88,7 @@ image_node() {
 # paths the Dockerfile copies, nothing from node_modules/ or dist/.
 ts_context() {
 	git ls-files -co --exclude-standard -- package.json package-lock.json binding.gyp \
-		tsconfig.json native bin src docker/Dockerfile docker/node-entrypoint.sh
+		tsconfig.json scripts/bundle.mjs native bin src docker/Dockerfile docker/node-entrypoint.sh
 }
 
 mk_ts() {

@@ -5,6 +5,8 @@
  * never loads the native addon.
  */
 
+import { statSync } from 'node:fs';
+
 type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -38,5 +40,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     return (await command.load())(rest);
   }
-  return (await import('../daemon/daemon.js')).runDaemon(argv);
+  return (await loadDaemon()).runDaemon(argv);
+}
+
+type DaemonModule = typeof import('../daemon/daemon.js');
+
+/**
+ * The daemon's code: the bundle of scripts/bundle.mjs (`npm run build`) while it is
+ * newer than the compiled tree (a later bare `tsc` leaves it stale), else the tree.
+ */
+export async function loadDaemon(): Promise<DaemonModule> {
+  const bundle = new URL('../../bundle/daemon.js', import.meta.url);
+  const tree = new URL('../daemon/daemon.js', import.meta.url);
+  const fresh = (statSync(bundle, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= (statSync(tree, { throwIfNoEntry: false })?.mtimeMs ?? Infinity);
+  return fresh ? ((await import(bundle.href)) as DaemonModule) : import('../daemon/daemon.js');
 }

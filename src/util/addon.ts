@@ -4,12 +4,18 @@
  * commands that do not need one never load it. PMXCFS_NATIVE_DIR overrides the folder.
  */
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (dist/src/util/addon.js → ../../..). */
+/**
+ * The repository root: the folder holding dist/, where this module is compiled to
+ * (dist/src/util/addon.js) or bundled into (dist/bundle/, scripts/bundle.mjs).
+ */
 export function packageRoot(): string {
-  return fileURLToPath(new URL('../../../', import.meta.url));
+  const file = fileURLToPath(import.meta.url);
+  const dist = file.lastIndexOf(`${sep}dist${sep}`);
+  if (dist < 0) throw new Error(`${file} is not inside a dist folder`);
+  return file.slice(0, dist + 1);
 }
 
 export function nativeDir(): string {
