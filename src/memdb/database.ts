@@ -249,9 +249,10 @@ export class Database {
 
   /**
    * `load` over every row (database.c: stmt_load_all), one at a time or one chunk at
-   * a time (sized), so each dies young. The file is memory-mapped meanwhile: SQLite then reads its pages without
-   * a pread and a copy each, about half of the scan's CPU at 60k rows (read-only;
-   * the file is not changed). Unmapped again after, so the daemon runs as before.
+   * a time (sized), so each dies young. The file is memory-mapped meanwhile: SQLite
+   * then reads its pages without a pread and a copy each, about half of the scan's
+   * CPU at 60k rows (read-only; the file is not changed). Unmapped again after, so
+   * the daemon runs as before.
    */
   loadRows<T>(load: (rows: Iterable<LoadRow>) => T, options: { sized?: boolean } = {}): T {
     this.db.pragma(`mmap_size = ${LOAD_MMAP_BYTES}`);
