@@ -72,6 +72,14 @@ function sizedChunkSql(ints: string): string {
   return `SELECT json_group_array(${row}), count(*), max(cursor) FROM (${rows});`;
 }
 
+/**
+ * The SQL inode a chunked read goes on from after `rows` rows ending at `last`, asked
+ * for `limit` (-1: all); null when none is left (fewer rows than asked for, or all).
+ */
+function cursorAfter(last: bigint | null, rows: number, limit: number): bigint | null {
+  return last === null || limit < 0 || rows < limit || last === SQL_INT_MAX ? null : last + 1n;
+}
+
 export function fromSql(v: unknown): U64 {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return u64(BigInt(v));
@@ -277,7 +285,7 @@ export class Database {
         else if (raw !== null) row[6] = Buffer.from(raw, 'hex');
         yield row as unknown as LoadRow;
       }
-      from = last === null || count < LOAD_CHUNK_ROWS || last === SQL_INT_MAX ? null : last + 1n;
+      from = cursorAfter(last, Number(count), LOAD_CHUNK_ROWS);
     }
   }
 
@@ -289,9 +297,7 @@ export class Database {
     const raw = this.loadDataFrom.all(from, limit) as [bigint, Buffer][];
     const rows = raw.map(([inode, data]): [U64, Buffer] => [u64(inode), data]);
     const last = raw.length > 0 ? raw[raw.length - 1]![0] : null;
-    // Fewer rows than asked for (or all asked for): none is left.
-    const done = last === null || limit < 0 || raw.length < limit || last === SQL_INT_MAX;
-    return { rows, next: done ? null : last + 1n };
+    return { rows, next: cursorAfter(last, raw.length, limit) };
   }
 
   /** The data of one row (null if NULL or no such row). */
