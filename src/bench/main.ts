@@ -62,6 +62,9 @@ const CACHE = '/var/tmp/pmxcfs-bench';
  * fsops/PveFs create at 3,500, the FUSE lookup at 4,000).
  */
 const WRITE_WARMUP_FILES = 4000;
+/** Rounds per kind of each `-l` start (about 1 s each): a start moves by ±20% from one to the next. */
+const LOAD_ROUNDS = 5;
+const LOAD_ROUNDS_QUICK = 3;
 
 function log(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -897,7 +900,7 @@ async function main(): Promise<number> {
     results['sync'] = syncs;
 
     // 3. DB load: daemons, then in-process breakdown and hashing.
-    const loads = want('load') ? await b.loads(quick ? dbs : [...dbs, { ...big, file: bigFile }], quick ? 1 : 2) : [];
+    const loads = want('load') ? await b.loads(quick ? dbs : [...dbs, { ...big, file: bigFile }], quick ? LOAD_ROUNDS_QUICK : LOAD_ROUNDS) : [];
     results['load'] = loads;
     if (want('load')) log('in-process load, index and checksum');
     const inproc = want('load') ? [...dbs.map((d) => ({ label: d.label, ...dbload(d.file, false) })), { label: big.label, ...dbload(bigFile, true) }] : [];
