@@ -6,6 +6,7 @@
  */
 
 import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -46,12 +47,15 @@ export async function main(argv: string[]): Promise<number> {
 type DaemonModule = typeof import('../daemon/daemon.js');
 
 /**
- * The daemon's code: the bundle of scripts/bundle.mjs (`npm run build`) while it is
- * newer than the compiled tree (a later bare `tsc` leaves it stale), else the tree.
+ * The daemon's code: the bundle of scripts/bundle.mjs (`npm run build`, see bundle.ts)
+ * while it is newer than the compiled tree (a later bare `tsc` leaves it stale), else
+ * the tree.
  */
 export async function loadDaemon(): Promise<DaemonModule> {
-  const bundle = new URL('../../bundle/daemon.js', import.meta.url);
+  const bundle = fileURLToPath(new URL('../../bundle/daemon.cjs', import.meta.url));
   const tree = new URL('../daemon/daemon.js', import.meta.url);
   const fresh = (statSync(bundle, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= (statSync(tree, { throwIfNoEntry: false })?.mtimeMs ?? Infinity);
-  return fresh ? ((await import(bundle.href)) as DaemonModule) : import('../daemon/daemon.js');
+  if (!fresh) return import('../daemon/daemon.js');
+  const { loadBundle } = await import('./bundle.js');
+  return loadBundle(bundle).exports as DaemonModule;
 }

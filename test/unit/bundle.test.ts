@@ -1,26 +1,29 @@
 /**
  * The daemon's bundle (scripts/bundle.mjs): `npm test` builds it, so every test that
  * starts a daemon through the bins runs the bundled code a deployment runs, and a
- * stale bundle is never loaded (src/cli/main.ts, loadDaemon).
+ * stale bundle is never loaded (src/cli/main.ts, loadDaemon). V8 takes its code cache
+ * under the daemon's node flags (src/cli/bundle.ts).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/options.js';
 import { packageRoot } from '../../src/util/addon.js';
 
 const root = packageRoot();
-const bundle = join(root, 'dist', 'bundle', 'daemon.js');
+const bundle = join(root, 'dist', 'bundle', 'daemon.cjs');
 const tree = join(root, 'dist', 'src', 'daemon', 'daemon.js');
 
 /** Which daemon module `loadDaemon` returns in a child process: 'bundle' or 'tree'. */
 function loadedDaemon(): string {
   const script = [
     "const d = await (await import('./dist/src/cli/main.js')).loadDaemon();",
-    "const b = await import('./dist/bundle/daemon.js');",
     "const t = await import('./dist/src/daemon/daemon.js');",
-    "console.log(d === b ? 'bundle' : d === t ? 'tree' : 'other');",
+    // The bundle's exports are a CommonJS exports object, the tree's a module namespace.
+    "const kind = Object.prototype.toString.call(d) === '[object Module]' ? (d === t ? 'tree' : 'other') : 'bundle';",
+    "console.log(typeof d.runDaemon === 'function' ? kind : 'no runDaemon');",
   ].join(' ');
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -30,6 +33,16 @@ function loadedDaemon(): string {
 describe('daemon bundle', () => {
   it('is built by npm test and newer than the compiled tree', () => {
     assert.ok(statSync(bundle).mtimeMs >= statSync(tree).mtimeMs, 'run `npm run build` (tsc, then scripts/bundle.mjs)');
+  });
+
+  it("is compiled from V8's code cache under the daemon's node flags", () => {
+    const script = `import('./dist/src/cli/bundle.js').then((b) => console.log(b.loadBundle(${JSON.stringify(bundle)}).cache))`;
+    const withFlags = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, '-e', script], { cwd: root, encoding: 'utf8' });
+    assert.equal(withFlags.status, 0, withFlags.stderr);
+    assert.equal(withFlags.stdout.trim(), 'used');
+    // Other flags: V8 refuses the cache and compiles the source (the daemon still runs).
+    const other = spawnSync(process.execPath, ['--max-semi-space-size=8', '-e', script], { cwd: root, encoding: 'utf8' });
+    assert.equal(other.stdout.trim(), 'rejected', other.stderr);
   });
 
   it('is what the bins load while fresh; the compiled tree once tsc ran after it', () => {
