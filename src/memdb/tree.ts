@@ -7,7 +7,7 @@
  * Map keyed by name; the Map object moves with the directory on rename.
  */
 import { DT_DIR, DT_REG, type EntryFields } from '../wire/entry.js';
-import { entryDigest } from '../wire/hash.js';
+import { entryDigestLatin1 } from '../wire/hash.js';
 import type { U64 } from '../wire/u64.js';
 import { fail } from '../util/assert.js';
 
@@ -67,7 +67,7 @@ export function replaceEntry(old: TreeEntry, fields: EntryFields): TreeEntry {
 }
 
 export function digestOf(e: TreeEntry): string {
-  if (e.digest === undefined) e.digest = entryDigest(e).toString('latin1');
+  if (e.digest === undefined) e.digest = entryDigestLatin1(e);
   return e.digest;
 }
 

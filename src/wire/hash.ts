@@ -7,59 +7,101 @@
  * | entryCsum        | memdb_tree_entry_csum (inode first)           |
  * | databaseChecksum | memdb_compute_checksum (all entries, sorted)  |
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash, hash } from 'node:crypto';
 import { DT_REG, type EntryFields } from './entry.js';
-import { type U64, writeU64 } from './u64.js';
+import { writeU64 } from './u64.js';
 
 /** version u64, writer u32, mtime u32, size u32, type u8, parent u64 = 29 bytes. */
 const FIXED = 29;
+const INODE = 8;
+/**
+ * An entry's preimage up to this size is laid out in one scratch buffer and hashed in
+ * one call (crypto.hash; for a checksum, many entries per update): per entry a Hash
+ * object and three update calls cost more than SHA-256 itself for the small entries
+ * of a config tree (6,000 digests of 1.7 KiB files: 30 → 16 ms). A larger entry is
+ * streamed, not copied.
+ */
+const PACKED_BYTES = 64 * 1024;
+const scratch = Buffer.allocUnsafe(PACKED_BYTES);
 
-function fixedFields(e: EntryFields): Buffer {
-  const buf = Buffer.allocUnsafe(FIXED);
-  writeU64(buf, 0, e.version);
-  buf.writeUInt32LE(e.writer >>> 0, 8);
-  buf.writeUInt32LE(e.mtime >>> 0, 12);
-  buf.writeUInt32LE(e.size >>> 0, 16);
-  buf.writeUInt8(e.type & 0xff, 20);
-  writeU64(buf, 21, e.parent);
-  return buf;
+/** The bytes of a file that C hashes: `size` of them (fewer if the buffer is shorter, the truncate quirk); none without a buffer. */
+function hashedData(e: EntryFields): Buffer | null {
+  return e.type === DT_REG && e.size > 0 && e.data !== null ? e.data.subarray(0, e.size) : null;
 }
 
-function updateWithEntry(h: Hash, e: EntryFields): void {
-  h.update(fixedFields(e));
+function entryBytes(e: EntryFields, withInode: boolean): number {
+  return (withInode ? INODE : 0) + FIXED + e.name.length + (hashedData(e)?.length ?? 0);
+}
+
+/** The preimage of `e` (inode first when asked) written into scratch at `at`; its end. The caller checks it fits. */
+function packEntry(e: EntryFields, withInode: boolean, at: number): number {
+  let o = at;
+  if (withInode) {
+    writeU64(scratch, o, e.inode);
+    o += INODE;
+  }
+  writeU64(scratch, o, e.version);
+  scratch.writeUInt32LE(e.writer >>> 0, o + 8);
+  scratch.writeUInt32LE(e.mtime >>> 0, o + 12);
+  scratch.writeUInt32LE(e.size >>> 0, o + 16);
+  scratch.writeUInt8(e.type & 0xff, o + 20);
+  writeU64(scratch, o + 21, e.parent);
+  o += FIXED;
+  o += scratch.write(e.name, o, 'latin1');
+  const data = hashedData(e);
+  return data === null ? o : o + data.copy(scratch, o);
+}
+
+/** The same preimage streamed into `h` (an entry too large for scratch). */
+function updateWithEntry(h: Hash, e: EntryFields, withInode: boolean): void {
+  const at = withInode ? INODE : 0;
+  packEntry({ ...e, name: '', data: null }, withInode, 0);
+  h.update(scratch.subarray(0, at + FIXED));
   if (e.name.length > 0) h.update(e.name, 'latin1');
   // C hashes `size` bytes of data for files; with no buffer (the truncate quirk)
   // GLib refuses the NULL pointer and nothing is hashed.
-  if (e.type === DT_REG && e.size > 0 && e.data !== null) h.update(e.data.subarray(0, e.size));
+  const data = hashedData(e);
+  if (data !== null) h.update(data);
 }
 
-function inodeBytes(inode: U64): Buffer {
-  const buf = Buffer.allocUnsafe(8);
-  writeU64(buf, 0, inode);
-  return buf;
+function digestOfEntry(e: EntryFields, withInode: boolean, as: 'buffer'): Buffer;
+function digestOfEntry(e: EntryFields, withInode: boolean, as: 'binary'): string;
+function digestOfEntry(e: EntryFields, withInode: boolean, as: 'buffer' | 'binary'): Buffer | string {
+  // 'binary' is Node's name for latin1: one char per byte.
+  if (entryBytes(e, withInode) <= PACKED_BYTES) return hash('sha256', scratch.subarray(0, packEntry(e, withInode, 0)), as as 'buffer');
+  const h = createHash('sha256');
+  updateWithEntry(h, e, withInode);
+  return as === 'buffer' ? h.digest() : h.digest(as);
 }
 
 /** The per-entry digest carried in the index (STATE). The inode is not hashed. */
 export function entryDigest(e: EntryFields): Buffer {
-  const h = createHash('sha256');
-  updateWithEntry(h, e);
-  return h.digest();
+  return digestOfEntry(e, false, 'buffer');
+}
+
+/** entryDigest as a byte string (latin1), the form the tree caches it in (tree.ts: digestOf). */
+export function entryDigestLatin1(e: EntryFields): string {
+  return digestOfEntry(e, false, 'binary');
 }
 
 /** memdb_tree_entry_csum: the lock checksum of one entry. */
 export function entryCsum(e: EntryFields): Buffer {
-  const h = createHash('sha256');
-  h.update(inodeBytes(e.inode));
-  updateWithEntry(h, e);
-  return h.digest();
+  return digestOfEntry(e, true, 'buffer');
 }
 
 /** memdb_compute_checksum over entries that the caller passes sorted by inode. */
 export function databaseChecksum(sorted: Iterable<EntryFields>): Buffer {
   const h = createHash('sha256');
+  let used = 0;
   for (const e of sorted) {
-    h.update(inodeBytes(e.inode));
-    updateWithEntry(h, e);
+    const n = entryBytes(e, true);
+    if (used + n > PACKED_BYTES) {
+      h.update(scratch.subarray(0, used));
+      used = 0;
+    }
+    if (n > PACKED_BYTES) updateWithEntry(h, e, true);
+    else used = packEntry(e, true, used);
   }
+  h.update(scratch.subarray(0, used));
   return h.digest();
 }

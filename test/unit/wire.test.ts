@@ -3,6 +3,7 @@
  * hostile input (every truncation, random garbling): decoders never throw.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Rng } from '../../src/util/rng.js';
 import { decodeFuseMessage, decodeUnlock, encodeFuseMessage, encodeUnlock, type FuseMessage } from '../../src/wire/dcdb.js';
@@ -17,7 +18,7 @@ import {
   encodeVerifyRequest,
 } from '../../src/wire/dfsm.js';
 import { DT_DIR, DT_REG, type EntryFields } from '../../src/wire/entry.js';
-import { databaseChecksum, entryCsum, entryDigest } from '../../src/wire/hash.js';
+import { databaseChecksum, entryCsum, entryDigest, entryDigestLatin1 } from '../../src/wire/hash.js';
 import { decodeIndex, encodeIndex } from '../../src/wire/memdb-index.js';
 import { decodeUpdate, encodeUpdate } from '../../src/wire/update.js';
 
@@ -126,6 +127,75 @@ function randomEntry(rng: Rng): EntryFields {
     data: size > 0 ? Buffer.from(Array.from({ length: size }, () => rng.int(256))) : null,
   };
 }
+
+/**
+ * The preimages of hash.ts written out field by field, one update each: the packed
+ * one-call hashing must give the same digests for every entry size, across its
+ * 64 KiB scratch boundary, for u64 values from 2^63, high-byte names and the
+ * truncate quirk (size above the buffer's length).
+ */
+function streamedPreimage(e: EntryFields, withInode: boolean): Buffer[] {
+  const fixed = Buffer.alloc(29);
+  const u64 = (b: Buffer, at: number, v: number | bigint): void => {
+    b.writeBigUInt64LE(BigInt(v), at);
+  };
+  u64(fixed, 0, e.version);
+  fixed.writeUInt32LE(e.writer >>> 0, 8);
+  fixed.writeUInt32LE(e.mtime >>> 0, 12);
+  fixed.writeUInt32LE(e.size >>> 0, 16);
+  fixed.writeUInt8(e.type & 0xff, 20);
+  u64(fixed, 21, e.parent);
+  const inode = Buffer.alloc(8);
+  u64(inode, 0, e.inode);
+  const data = e.type === DT_REG && e.size > 0 && e.data !== null ? [e.data.subarray(0, e.size)] : [];
+  return [...(withInode ? [inode] : []), fixed, Buffer.from(e.name, 'latin1'), ...data];
+}
+
+function sha256(parts: Buffer[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+}
+
+describe('entry hashing: packed in one call = streamed field by field', () => {
+  it('digests, lock checksums and database checksums at every size', () => {
+    const rng = new Rng(1414);
+    const sizes = [0, 1, 100, 4096, 65536 - 29 - 20, 65536 - 8 - 29 - 12, 65535, 65536, 65537, 200_000, 1 << 20];
+    const entries: EntryFields[] = [];
+    for (let i = 0; i < 120; i++) {
+      const size = i < sizes.length ? sizes[i]! : rng.int(3000);
+      const big = rng.chance(0.2);
+      const name = i === 3 ? 'x'.repeat(70_000) : i === 4 ? '\xff\x80\x01é' : `f${i}-${rng.int(1e6)}`;
+      const data = rng.chance(0.9) ? Buffer.from(Array.from({ length: size }, () => rng.int(256))) : null;
+      // The truncate quirk: a size above the buffer's length hashes the buffer only.
+      const quirk = data !== null && size > 0 && rng.chance(0.1);
+      entries.push({
+        inode: big ? 2n ** 63n + BigInt(i) : i + 1,
+        parent: big ? 2n ** 64n - 1n : rng.int(1000),
+        version: big ? 2n ** 63n : rng.int(1 << 30),
+        writer: rng.nextU32(),
+        mtime: rng.nextU32(),
+        size: quirk ? size + 5 : size,
+        type: rng.chance(0.8) ? DT_REG : DT_DIR,
+        name,
+        data: quirk ? data.subarray(0, size) : data,
+      });
+    }
+    for (const e of entries) {
+      assert.equal(entryDigest(e).toString('hex'), sha256(streamedPreimage(e, false)), `digest, size ${e.size}`);
+      assert.equal(entryDigestLatin1(e), entryDigest(e).toString('latin1'));
+      assert.equal(entryCsum(e).toString('hex'), sha256(streamedPreimage(e, true)), `csum, size ${e.size}`);
+    }
+    assert.equal(databaseChecksum(entries).toString('hex'), sha256(entries.flatMap((e) => streamedPreimage(e, true))));
+    assert.equal(databaseChecksum([]).toString('hex'), sha256([]));
+    // Preimages that end one byte after the scratch (64 KiB) and exactly at it.
+    const sized = (inode: number, bytes: number): EntryFields => ({ inode, parent: 1, version: 2, writer: 3, mtime: 4, size: bytes - 8 - 29 - 2, type: DT_REG, name: 'ab', data: Buffer.alloc(bytes - 8 - 29 - 2, inode) });
+    for (const first of [65536 - 64 + 1, 65536 - 64, 65536 - 64 - 1]) {
+      const pair = [sized(1, first), sized(2, 64), sized(3, 100)];
+      assert.equal(databaseChecksum(pair).toString('hex'), sha256(pair.flatMap((e) => streamedPreimage(e, true))), `first ${first}`);
+    }
+  });
+});
 
 describe('round trips (seeded)', () => {
   it('UPDATE: 2000 random entries', () => {
