@@ -5,7 +5,8 @@
  *
  *   1. replicated writes through /etc/pve (FUSE) from node 1: create+write+close of
  *      100 B / 4 KiB / 64 KiB files, 1 and 4 writers (ops/s, median, p99), timed by
- *      src/bench/writer.ts running inside the node; for pmxcfs-ts also `fs batch`;
+ *      src/bench/writer.ts running inside the node, 3 alternating rounds per kind
+ *      (rate and median: the median of the rounds'); for pmxcfs-ts also `fs batch`;
  *      in full runs (or `--only=sched`) also 100 B files with and without corosync's
  *      RR priority, which says whether the ratio is the machine's (src/bench/sched.ts);
  *   2. full-copy sync: nodes 1, 2 hold a generated DB, node 3 starts empty; time from
@@ -62,6 +63,8 @@ const CACHE = '/var/tmp/pmxcfs-bench';
  * fsops/PveFs create at 3,500, the FUSE lookup at 4,000).
  */
 const WRITE_WARMUP_FILES = 4000;
+/** Write rounds per kind in a full run: the median of three survives one disturbed round (on this host one was seen at a third of the others' rate). */
+const WRITE_ROUNDS = 3;
 /** Rounds per kind of each `-l` start (about 1 s each): a start moves by ±20% from one to the next. */
 const LOAD_ROUNDS = 5;
 const LOAD_ROUNDS_QUICK = 3;
@@ -75,7 +78,10 @@ export interface WriteFigure {
   size: number;
   writers: number;
   ops: number;
+  /** Median over rounds of each round's rate (roundsOpsPerSec). */
   opsPerSec: number;
+  roundsOpsPerSec: number[];
+  /** Median over rounds of each round's median latency. */
   medianMs?: number;
   p99Ms?: number;
   errors: string[];
@@ -398,13 +404,16 @@ class Bench {
           [4096, 1000],
           [65536, 300],
         ];
-    type Acc = { kind: WriteFigure['kind']; size: number; writers: number; lat: number[]; wallMs: number; ops: number; errors: string[]; cpu: Record<string, number[]>; totem: Record<string, number[]>; stages: StageDump };
+    // Per round: the rate and the median latency; the figures are their medians over the
+    // rounds (one disturbed round cannot move them), the p99 and the chart pool all files.
+    type Acc = { kind: WriteFigure['kind']; size: number; writers: number; lat: number[]; rates: number[]; roundMedians: number[]; ops: number; errors: string[]; cpu: Record<string, number[]>; totem: Record<string, number[]>; stages: StageDump };
     const acc = new Map<string, Acc>();
     const add = (kind: WriteFigure['kind'], size: number, writers: number, ops: number, wallMs: number, lat: number[], errors: string[]): Acc => {
       const key = `${kind}/${size}/${writers}`;
-      const a = acc.get(key) ?? { kind, size, writers, lat: [], wallMs: 0, ops: 0, errors: [], cpu: {}, totem: {}, stages: {} };
+      const a = acc.get(key) ?? { kind, size, writers, lat: [], rates: [], roundMedians: [], ops: 0, errors: [], cpu: {}, totem: {}, stages: {} };
       a.lat.push(...lat);
-      a.wallMs += wallMs;
+      a.rates.push((ops * 1000) / wallMs);
+      if (lat.length > 0) a.roundMedians.push(median(lat) / 1000);
       a.ops += ops;
       a.errors.push(...errors);
       acc.set(key, a);
@@ -444,8 +453,9 @@ class Bench {
         size: a.size,
         writers: a.writers,
         ops: a.ops,
-        opsPerSec: (a.ops * 1000) / a.wallMs,
-        ...(lat.length > 0 ? { medianMs: percentile(lat, 50) / 1000, p99Ms: percentile(lat, 99) / 1000, latUs: lat } : {}),
+        opsPerSec: median(a.rates),
+        roundsOpsPerSec: a.rates,
+        ...(lat.length > 0 ? { medianMs: median(a.roundMedians), p99Ms: percentile(lat, 99) / 1000, latUs: lat } : {}),
         errors: a.errors.slice(0, 5),
         ...(Object.keys(a.cpu).length > 0 && { cpuUsPerOp: medians(a.cpu) }),
         ...(Object.keys(a.totem).length > 0 && { totemPerOp: medians(a.totem) }),
@@ -890,7 +900,7 @@ async function main(): Promise<number> {
     results['cpg'] = cpg;
 
     // 1. writes
-    const writes = want('writes') ? await b.writes(quick ? 1 : 2) : [];
+    const writes = want('writes') ? await b.writes(quick ? 1 : WRITE_ROUNDS) : [];
     results['writes'] = writes.map(({ latUs: _lat, ...w }) => w);
     const sched = only === 'sched' || (only === undefined && !quick) ? await b.sched(quick ? 500 : 1000) : [];
     results['sched'] = sched;
