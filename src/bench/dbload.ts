@@ -9,29 +9,15 @@
 import { createHash } from 'node:crypto';
 import { Memdb } from '../memdb/memdb.js';
 import type { TreeEntry } from '../memdb/tree.js';
-import { DT_REG, type EntryFields } from '../wire/entry.js';
-import { writeU64 } from '../wire/u64.js';
+import type { EntryFields } from '../wire/entry.js';
+import { entryPreimage } from '../wire/hash.js';
 import { median } from './stats.js';
 
 type Hasher = { update(b: Uint8Array): Hasher; digest(): Uint8Array };
 type MakeHash = () => Hasher;
 
 function feed(h: Hasher, e: EntryFields, withInode: boolean): void {
-  const buf = Buffer.allocUnsafe(withInode ? 37 : 29);
-  let o = 0;
-  if (withInode) {
-    writeU64(buf, 0, e.inode);
-    o = 8;
-  }
-  writeU64(buf, o, e.version);
-  buf.writeUInt32LE(e.writer >>> 0, o + 8);
-  buf.writeUInt32LE(e.mtime >>> 0, o + 12);
-  buf.writeUInt32LE(e.size >>> 0, o + 16);
-  buf.writeUInt8(e.type & 0xff, o + 20);
-  writeU64(buf, o + 21, e.parent);
-  h.update(buf);
-  if (e.name.length > 0) h.update(Buffer.from(e.name, 'latin1'));
-  if (e.type === DT_REG && e.size > 0 && e.data !== null) h.update(e.data.subarray(0, e.size));
+  for (const part of entryPreimage(e, withInode)) h.update(part);
 }
 
 /** Hashing only: every entry digest (index) and the database checksum, with `make`. */

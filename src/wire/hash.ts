@@ -52,16 +52,22 @@ function packEntry(e: EntryFields, withInode: boolean, at: number): number {
   return data === null ? o : o + data.copy(scratch, o);
 }
 
-/** The same preimage streamed into `h` (an entry too large for scratch). */
-function updateWithEntry(h: Hash, e: EntryFields, withInode: boolean): void {
-  const at = withInode ? INODE : 0;
-  packEntry({ ...e, name: '', data: null }, withInode, 0);
-  h.update(scratch.subarray(0, at + FIXED));
-  if (e.name.length > 0) h.update(e.name, 'latin1');
+/**
+ * The preimage of `e` (inode first when asked) in parts, for streaming: one view of
+ * scratch (valid until the next hashing) when it fits, else the fields, the name and
+ * the data (not copied). The bench feeds other SHA-256 implementations from it.
+ */
+export function entryPreimage(e: EntryFields, withInode: boolean): Buffer[] {
+  if (entryBytes(e, withInode) <= PACKED_BYTES) return [scratch.subarray(0, packEntry(e, withInode, 0))];
+  const head = Buffer.from(scratch.subarray(0, packEntry({ ...e, name: '', data: null }, withInode, 0)));
   // C hashes `size` bytes of data for files; with no buffer (the truncate quirk)
   // GLib refuses the NULL pointer and nothing is hashed.
   const data = hashedData(e);
-  if (data !== null) h.update(data);
+  return [head, Buffer.from(e.name, 'latin1'), ...(data === null ? [] : [data])];
+}
+
+function updateWithEntry(h: Hash, e: EntryFields, withInode: boolean): void {
+  for (const part of entryPreimage(e, withInode)) h.update(part);
 }
 
 function digestOfEntry(e: EntryFields, withInode: boolean, as: 'buffer'): Buffer;
