@@ -41,8 +41,8 @@ import { createLogger, domainLog, setDebug } from '../util/logger.js';
 // Imported statically although a local-mode start (-l) does not use it: from the
 // bundle's code cache it costs such a start nothing measurable (6k, 6 alternated
 // starts: Node's boot to the lock phase 60–82 ms with the dynamic import, 66–75
-// without), and a
-// dynamic import made esbuild wrap the 46 modules it reaches in lazy initializers.
+// without), and a dynamic import made esbuild wrap the 46 modules it reaches in lazy
+// initializers.
 import { type ClusterParts, clusterServices } from './cluster.js';
 import { controlSocketPath, startControlServer } from './control.js';
 import { type DaemonOptions, parseDaemonArgs } from './options.js';
