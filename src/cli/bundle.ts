@@ -2,10 +2,10 @@
  * The daemon's bundle (scripts/bundle.mjs): one CommonJS file, compiled through V8's
  * code cache. Node 20 has no compile cache for modules (Node 22 has
  * module.enableCompileCache); a vm.Script takes V8's cached data, which spares parsing
- * and compiling the ~450 KB of the daemon at every start. Measured on the bench host,
- * bundle loaded (5 runs each): as an ES module 41–53 ms, as CommonJS 31–40 ms, from
- * the cache 20–27 ms. V8 refuses a cache of another V8 version, other flags or
- * another source (cachedDataRejected) and then compiles as without one.
+ * and compiling the ~430 KB of the daemon at every start. Measured on the bench host,
+ * from loadDaemon's call to the daemon's module (5 runs each): as an ES module 41–53
+ * ms, as CommonJS from the cache 33–37 ms. V8 refuses a cache of another V8 version,
+ * other flags or another source (cachedDataRejected) and then compiles as without one.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 
 /** The cache file beside the bundle. */
-export function bundleCacheFile(bundle: string): string {
+function bundleCacheFile(bundle: string): string {
   return `${bundle}.cache`;
 }
 
@@ -42,10 +42,8 @@ export function loadBundle(bundle: string): { exports: unknown; cache: 'used' | 
  * Build time (scripts/bundle.mjs, under the daemon's node flags, which V8's check
  * includes): run the bundle's top level once and keep what V8 compiled for it.
  */
-export function writeBundleCache(bundle: string): number {
+export function writeBundleCache(bundle: string): void {
   const script = compile(bundle, undefined);
   run(script, bundle);
-  const data = script.createCachedData();
-  writeFileSync(bundleCacheFile(bundle), data);
-  return data.length;
+  writeFileSync(bundleCacheFile(bundle), script.createCachedData());
 }

@@ -74,6 +74,7 @@ function sizedChunkSql(ints: string): string {
 
 /** The columns of a sized chunk, in LoadRow order (`size`: the data's length). */
 const SIZED_COLUMNS = ['inode', 'parent', 'version', 'writer', 'mtime', 'type', 'name', 'size'] as const;
+const SIZED_NAME = SIZED_COLUMNS.indexOf('name');
 /** A name JSON cannot be trusted to carry byte for byte: NUL, or any byte >= 0x80 (decoded from UTF-8 by then). */
 const NOT_PLAIN_ASCII = /[^\x01-\x7f]/;
 
@@ -163,7 +164,7 @@ export class Database {
   private readonly loadSized: BetterSqlite3.Statement;
   private readonly loadData: BetterSqlite3.Statement;
   private readonly loadDataFrom: BetterSqlite3.Statement;
-  /** One row's name as bytes (a name too long for loadSized's JSON). */
+  /** One row's name as bytes (a name loadSized's JSON cannot carry: long, or not plain ASCII). */
   private readonly loadName: BetterSqlite3.Statement;
   /** The write statements; null when open read-only. */
   private readonly writes: WriteStatements | null;
@@ -291,7 +292,7 @@ export class Database {
       assert(columns.every((c) => c.length === count), 'a sized chunk has a column per row');
       for (let i = 0; i < count; i++) {
         for (let c = 0; c < SIZED_COLUMNS.length; c++) row[c] = columns[c]![i];
-        row[6] = this.sizedName(row[0], row[6] as string);
+        row[SIZED_NAME] = this.sizedName(row[0], row[SIZED_NAME] as string);
         yield row as LoadRow;
       }
       from = cursorAfter(chunk[SIZED_COLUMNS.length + 1] as bigint | null, count, LOAD_CHUNK_ROWS);
