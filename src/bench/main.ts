@@ -145,6 +145,42 @@ export function joinerTimeline(logText: string, spawnedAt: number): string {
 }
 
 /** The median of each key's values. */
+/**
+ * One write configuration over the rounds: per round the rate and the median latency
+ * (the figure is their median: one disturbed round cannot move it); the p99 and the
+ * chart pool all files.
+ */
+interface WriteRounds {
+  kind: WriteFigure['kind'];
+  size: number;
+  writers: number;
+  lat: number[];
+  rates: number[];
+  roundMedians: number[];
+  ops: number;
+  errors: string[];
+  cpu: Record<string, number[]>;
+  totem: Record<string, number[]>;
+  stages: StageDump;
+}
+
+function writeFigure(a: WriteRounds): WriteFigure {
+  const lat = a.lat.sort((x, y) => x - y);
+  return {
+    kind: a.kind,
+    size: a.size,
+    writers: a.writers,
+    ops: a.ops,
+    opsPerSec: median(a.rates),
+    roundsOpsPerSec: a.rates,
+    ...(lat.length > 0 ? { medianMs: median(a.roundMedians), p99Ms: percentile(lat, 99) / 1000, latUs: lat } : {}),
+    errors: a.errors.slice(0, 5),
+    ...(Object.keys(a.cpu).length > 0 && { cpuUsPerOp: medians(a.cpu) }),
+    ...(Object.keys(a.totem).length > 0 && { totemPerOp: medians(a.totem) }),
+    ...(Object.keys(a.stages).length > 0 && { stages: a.stages }),
+  };
+}
+
 function medians(x: Readonly<Record<string, readonly number[]>>): Record<string, number> {
   return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, median(v)]));
 }
@@ -404,11 +440,8 @@ class Bench {
           [4096, 1000],
           [65536, 300],
         ];
-    // Per round: the rate and the median latency; the figures are their medians over the
-    // rounds (one disturbed round cannot move them), the p99 and the chart pool all files.
-    type Acc = { kind: WriteFigure['kind']; size: number; writers: number; lat: number[]; rates: number[]; roundMedians: number[]; ops: number; errors: string[]; cpu: Record<string, number[]>; totem: Record<string, number[]>; stages: StageDump };
-    const acc = new Map<string, Acc>();
-    const add = (kind: WriteFigure['kind'], size: number, writers: number, ops: number, wallMs: number, lat: number[], errors: string[]): Acc => {
+    const acc = new Map<string, WriteRounds>();
+    const add = (kind: WriteFigure['kind'], size: number, writers: number, ops: number, wallMs: number, lat: number[], errors: string[]): WriteRounds => {
       const key = `${kind}/${size}/${writers}`;
       const a = acc.get(key) ?? { kind, size, writers, lat: [], rates: [], roundMedians: [], ops: 0, errors: [], cpu: {}, totem: {}, stages: {} };
       a.lat.push(...lat);
@@ -446,22 +479,7 @@ class Bench {
       }
     }
     await this.stopAll();
-    return [...acc.values()].map((a) => {
-      const lat = a.lat.sort((x, y) => x - y);
-      return {
-        kind: a.kind,
-        size: a.size,
-        writers: a.writers,
-        ops: a.ops,
-        opsPerSec: median(a.rates),
-        roundsOpsPerSec: a.rates,
-        ...(lat.length > 0 ? { medianMs: median(a.roundMedians), p99Ms: percentile(lat, 99) / 1000, latUs: lat } : {}),
-        errors: a.errors.slice(0, 5),
-        ...(Object.keys(a.cpu).length > 0 && { cpuUsPerOp: medians(a.cpu) }),
-        ...(Object.keys(a.totem).length > 0 && { totemPerOp: medians(a.totem) }),
-        ...(Object.keys(a.stages).length > 0 && { stages: a.stages }),
-      };
-    });
+    return [...acc.values()].map(writeFigure);
   }
 
   /** 1b. src/bench/sched.ts: 100 B writes with and without corosync's RR priority, each kind on its own cluster (full runs, or --only=sched). */
