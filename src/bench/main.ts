@@ -144,7 +144,6 @@ export function joinerTimeline(logText: string, spawnedAt: number): string {
     .join(', ');
 }
 
-/** The median of each key's values. */
 /**
  * One write configuration over the rounds: per round the rate and the median latency
  * (the figure is their median: one disturbed round cannot move it); the p99 and the
@@ -181,6 +180,7 @@ function writeFigure(a: WriteRounds): WriteFigure {
   };
 }
 
+/** The median of each key's values. */
 function medians(x: Readonly<Record<string, readonly number[]>>): Record<string, number> {
   return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, median(v)]));
 }

@@ -74,9 +74,11 @@ function digestOfEntry(e: EntryFields, withInode: boolean, as: 'buffer'): Buffer
 function digestOfEntry(e: EntryFields, withInode: boolean, as: 'binary'): string;
 function digestOfEntry(e: EntryFields, withInode: boolean, as: 'buffer' | 'binary'): Buffer | string {
   // 'binary' is Node's name for latin1: one char per byte.
-  if (entryBytes(e, withInode) <= PACKED_BYTES) return hash('sha256', scratch.subarray(0, packEntry(e, withInode, 0)), as as 'buffer');
+  const parts = entryPreimage(e, withInode);
+  // One part: the packed preimage in scratch, hashed in one call.
+  if (parts.length === 1) return hash('sha256', parts[0]!, as as 'buffer');
   const h = createHash('sha256');
-  updateWithEntry(h, e, withInode);
+  for (const part of parts) h.update(part);
   return as === 'buffer' ? h.digest() : h.digest(as);
 }
 
