@@ -339,7 +339,7 @@ export class PveFs {
       addon.replyErr(req.id, EIO);
     };
     try {
-      // Only the writes return a promise; lookup, getattr, release... answer at once
+      // Only the writes return a promise; lookup, getattr, readdir... answer at once
       // and need none (one fewer promise and callback per request).
       const p = h(this, addon, req);
       if (p !== undefined) p.catch(failed);

@@ -154,7 +154,6 @@ export const REQUEST_HANDLERS: Readonly<Partial<Record<FuseOpCode, Handler>>> = 
     addon.replyNone(req.id);
   },
   [FuseOp.EXIT]: (fs, _addon, req) => fs.loopExited(req.off),
-  [FuseOp.RELEASE]: (_fs, addon, req) => void addon.replyErr(req.id, 0),
   [FuseOp.RELEASEDIR]: (fs, addon, req) => {
     fs.releaseDir(req.fh);
     addon.replyErr(req.id, 0);

@@ -17,14 +17,13 @@ export const FuseOp = {
   OPEN: 11,
   READ: 12,
   WRITE: 13,
-  RELEASE: 14,
-  OPENDIR: 15,
-  READDIR: 16,
-  RELEASEDIR: 17,
-  STATFS: 18,
-  CREATE: 19,
+  OPENDIR: 14,
+  READDIR: 15,
+  RELEASEDIR: 16,
+  STATFS: 17,
+  CREATE: 18,
   /** The session loop ended without stop() (e.g. `umount` from outside). */
-  EXIT: 20,
+  EXIT: 19,
 } as const;
 
 /** fuse_lowlevel.h FUSE_SET_ATTR_* */

@@ -13,7 +13,7 @@ import { constants } from 'node:os';
 import type { CounterTable, HistogramTable } from './table.js';
 
 /** native/fuse.cc enum Op, by number (0: not an op). */
-export const FUSE_OPS = ['unknown', 'lookup', 'forget', 'getattr', 'setattr', 'readlink', 'mknod', 'mkdir', 'unlink', 'rmdir', 'rename', 'open', 'read', 'write', 'release', 'opendir', 'readdir', 'releasedir', 'statfs', 'create'] as const;
+export const FUSE_OPS = ['unknown', 'lookup', 'forget', 'getattr', 'setattr', 'readlink', 'mknod', 'mkdir', 'unlink', 'rmdir', 'rename', 'open', 'read', 'write', 'opendir', 'readdir', 'releasedir', 'statfs', 'create'] as const;
 
 /** FUSE operations that change the tree (each waits for its cluster message). */
 export const FUSE_WRITE_OPS: ReadonlySet<string> = new Set(['setattr', 'mknod', 'mkdir', 'unlink', 'rmdir', 'rename', 'write', 'create']);
