@@ -9,7 +9,7 @@
  * calls, page faults, context switches), which the syscall counts of the README cover.
  *
  * Method: node 1 (the writer) and node 2 (a follower) run under
- * `valgrind --tool=callgrind`, node 3 natively; WARM files warm the JIT, the daemons
+ * `valgrind --tool=callgrind`, node 3 natively; the bench's warm-up (main.ts: warmUp) warms the JIT, the daemons
  * are left until idle (their compile jobs done), the counters are zeroed (`callgrind_control -z`), COUNT files of 4 KiB are written through
  * /etc/pve on node 1, the counters dumped (`-d`) and read with
  * `callgrind_annotate --inclusive=yes`.
@@ -29,6 +29,7 @@ export interface InstructionsHost {
   resetDb(i: number): void;
   waitSynced(kind: Kind, nodes: readonly number[], timeoutMs: number): Promise<void>;
   waitMounted(i: number, pid: number, timeoutMs: number): Promise<number>;
+  warmUp(dir: string): Promise<void>;
   writer(dir: string, size: number, count: number, writers: number): Promise<{ ops: number }>;
 }
 
@@ -95,7 +96,7 @@ export function instructionsUnavailable(): string | undefined {
 }
 
 /** One kind: nodes 1 and 2 under callgrind, node 3 native; warm, zero, write, dump. */
-export async function measureKind(host: InstructionsHost, kind: Kind, warm: number, count: number): Promise<InstructionsFigure[]> {
+export async function measureKind(host: InstructionsHost, kind: Kind, count: number): Promise<InstructionsFigure[]> {
   await host.stopAll();
   for (const i of [1, 2, 3]) host.resetDb(i);
   const pids: number[] = [];
@@ -107,7 +108,7 @@ export async function measureKind(host: InstructionsHost, kind: Kind, warm: numb
   host.startPlain(kind, 3);
   await host.waitSynced(kind, [1, 2, 3], 300_000);
   await host.waitMounted(1, pids[0]!, 300_000);
-  await host.writer('/etc/pve/cg-warm', 4096, warm, 1);
+  await host.warmUp('/etc/pve/cg-warm');
   // The measured directory exists before the count: the first mkdir after thousands of
   // file writes deoptimizes and recompiles the write path, once per daemon life.
   await host.writer('/etc/pve/cg-measure', 4096, 0, 1);

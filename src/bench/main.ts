@@ -63,6 +63,13 @@ const CACHE = '/var/tmp/pmxcfs-bench';
  * fsops/PveFs create at 3,500, the FUSE lookup at 4,000).
  */
 const WRITE_WARMUP_FILES = 4000;
+/**
+ * The warm-up makes a directory every this many files (src/bench/writer.ts: perDir), as
+ * a long-running node sees mkdirs among its writes: after a write-only warm-up the
+ * measured round's first mkdir deoptimized the followers' Dcdb.deliver (`--trace-deopt`:
+ * "Insufficient type feedback"), and it stayed unoptimised through the round.
+ */
+const WARMUP_FILES_PER_DIR = 100;
 /** Write rounds per kind in a full run: the median of three survives one disturbed round (on this host one was seen at a third of the others' rate). */
 const WRITE_ROUNDS = 3;
 /** Rounds per kind of each `-l` start (about 1 s each): a start moves by ±20% from one to the next. */
@@ -270,6 +277,7 @@ class Bench {
       resetDb: (i) => this.resetDb(i),
       waitSynced: (kind, nodes, timeoutMs) => this.waitSynced(kind, nodes, timeoutMs),
       waitMounted: (i, pid, timeoutMs) => this.waitMounted(i, pid, timeoutMs),
+      warmUp: (dir) => this.warmUp(dir),
       writer: (dir, size, count, writers) => this.writer(dir, size, count, writers),
     };
   }
@@ -278,7 +286,7 @@ class Bench {
   schedHost(): SchedHost {
     return {
       cluster: (kind) => this.cluster(kind),
-      warmUp: async (dir) => void (await this.writer(dir, 4096, WRITE_WARMUP_FILES, 1)),
+      warmUp: (dir) => this.warmUp(dir),
       pids: () => this.pids(),
       measured: async (kind, dir, size, count) => {
         const { w, cpu } = await this.measuredWriter(kind, dir, size, count, 1);
@@ -297,7 +305,7 @@ class Bench {
     const out: InstructionsFigure[] = [];
     for (const kind of this.kinds) {
       log(`instructions: ${kind} (nodes 1 and 2 under callgrind)`);
-      out.push(...(await measureKind(this.instructionsHost(), kind, WRITE_WARMUP_FILES, this.quick ? 300 : 500)));
+      out.push(...(await measureKind(this.instructionsHost(), kind, this.quick ? 300 : 500)));
     }
     return out;
   }
@@ -405,10 +413,15 @@ class Bench {
 
   // ---- 1. writes --------------------------------------------------------------
 
-  async writer(dir: string, size: number, count: number, writers: number): Promise<{ ops: number; wallMs: number; latUs: number[]; errors: string[] }> {
-    const r = await this.lab.exec(1, [process.execPath, WRITER, JSON.stringify({ dir, size, count, writers })], { timeoutMs: 600_000 });
+  async writer(dir: string, size: number, count: number, writers: number, perDir = 0): Promise<{ ops: number; wallMs: number; latUs: number[]; errors: string[] }> {
+    const r = await this.lab.exec(1, [process.execPath, WRITER, JSON.stringify({ dir, size, count, writers, perDir })], { timeoutMs: 600_000 });
     if (r.code !== 0) throw new Error(`writer: exit ${r.code}: ${r.stderr}`);
     return JSON.parse(r.stdout) as { ops: number; wallMs: number; latUs: number[]; errors: string[] };
+  }
+
+  /** WRITE_WARMUP_FILES of 4 KiB on node 1, a new directory every WARMUP_FILES_PER_DIR. */
+  async warmUp(dir: string): Promise<void> {
+    await this.writer(dir, 4096, WRITE_WARMUP_FILES, 1, WARMUP_FILES_PER_DIR);
   }
 
   async fsBatch(dir: string, size: number, count: number): Promise<{ ops: number; opsPerSec: number; errors: string[] }> {
@@ -461,7 +474,7 @@ class Bench {
         // 4 KiB files only: after a warm-up with 64 KiB files the small writes that
         // follow cost pmxcfs-ts ~30% more CPU per file on every node (not explained yet;
         // README, issue 14), which a mixed warm-up would mix into the figures.
-        await this.writer(`/etc/pve/warm${r}`, 4096, WRITE_WARMUP_FILES, 1);
+        await this.warmUp(`/etc/pve/warm${r}`);
         for (const [size, count] of sizes) {
           for (const writers of [1, 4]) {
             const { w, cpu, totem, stages } = await this.measuredWriter(kind, `/etc/pve/b${r}-${size}-${writers}`, size, count, writers);

@@ -5,6 +5,12 @@
  * hrtime. Prints one JSON line: per-op latencies (µs, all writers) and wall time.
  *
  *   node writer.js '{"dir":"/etc/pve/bench-x","size":4096,"count":1000,"writers":4}'
+ *
+ * With `perDir` N, each writer puts its files in a new subdirectory DIR/wK/dM every N
+ * files (the mkdir is not timed): the warm-up's mix of operations, so that the JIT has
+ * seen a mkdir before it optimises the delivery path (after a write-only warm-up, the
+ * measured round's first mkdir deoptimized the followers' Dcdb.deliver, and the round
+ * then ran it unoptimised).
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -14,6 +20,7 @@ interface Job {
   size: number;
   count: number;
   writers: number;
+  perDir?: number;
 }
 
 interface WorkerResult {
@@ -23,7 +30,7 @@ interface WorkerResult {
   errors: string[];
 }
 
-function writeLoop(dir: string, size: number, count: number, barrier: Int32Array): WorkerResult {
+function writeLoop(dir: string, size: number, count: number, perDir: number, barrier: Int32Array): WorkerResult {
   const buf = Buffer.alloc(size, 0x61);
   for (let k = 0; k < size; k += 64) buf[k] = 0x0a;
   const latUs: number[] = [];
@@ -32,9 +39,11 @@ function writeLoop(dir: string, size: number, count: number, barrier: Int32Array
   Atomics.wait(barrier, 0, 0); // all writers start together
   const start = process.hrtime.bigint();
   for (let n = 0; n < count; n++) {
+    const sub = perDir > 0 ? `${dir}/d${Math.floor(n / perDir)}` : dir;
+    if (perDir > 0 && n % perDir === 0) mkdirSync(sub);
     const t0 = process.hrtime.bigint();
     try {
-      const fd = openSync(`${dir}/f${n}`, 'w');
+      const fd = openSync(`${sub}/f${n}`, 'w');
       writeSync(fd, buf);
       closeSync(fd);
     } catch (e) {
@@ -46,8 +55,8 @@ function writeLoop(dir: string, size: number, count: number, barrier: Int32Array
 }
 
 if (!isMainThread) {
-  const { dir, size, count, shared } = workerData as { dir: string; size: number; count: number; shared: SharedArrayBuffer };
-  parentPort!.postMessage(writeLoop(dir, size, count, new Int32Array(shared)));
+  const { dir, size, count, perDir, shared } = workerData as { dir: string; size: number; count: number; perDir: number; shared: SharedArrayBuffer };
+  parentPort!.postMessage(writeLoop(dir, size, count, perDir, new Int32Array(shared)));
 } else {
   const job = JSON.parse(process.argv[2] ?? '{}') as Job;
   const shared = new SharedArrayBuffer(8);
@@ -57,7 +66,7 @@ if (!isMainThread) {
     const dir = `${job.dir}/w${w}`;
     mkdirSync(dir, { recursive: true });
     const count = Math.floor(job.count / job.writers) + (w < job.count % job.writers ? 1 : 0);
-    const worker = new Worker(new URL(import.meta.url), { workerData: { dir, size: job.size, count, shared } });
+    const worker = new Worker(new URL(import.meta.url), { workerData: { dir, size: job.size, count, perDir: job.perDir ?? 0, shared } });
     results.push(
       new Promise((resolve, reject) => {
         worker.once('message', resolve);
