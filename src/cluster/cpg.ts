@@ -30,6 +30,12 @@ export interface CpgTransportOptions {
   readonly totem?: (ringNodeid: number, ringSeq: number, members: number[]) => void;
   /** The addon to use (tests pass a fake); default: loadCorosync(). */
   readonly addon?: Pick<CorosyncAddon, 'Cpg'>;
+  /**
+   * Hand a small delivered message to the handler as a view of the addon's staging
+   * Buffer (`borrowed`), as libcpg hands C its ring memory, instead of a copy per
+   * message. Only for handlers that copy what they keep (DfsmService).
+   */
+  readonly borrowDeliveries?: boolean;
 }
 
 /**
@@ -40,6 +46,13 @@ export interface CpgTransportOptions {
  * error (the service reconnects and the DFSM resyncs), never a message dropped.
  */
 export const MAX_RETRY_QUEUE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A multicast of several parts up to this size is joined in one reused Buffer (the
+ * addon copies it into corosync's ring before mcastJoined returns): every replicated
+ * write (FUSE max_write 128 KiB plus headers and path) without a new Buffer per send.
+ */
+const SEND_SCRATCH_BYTES = 192 * 1024;
 
 const sleepBuf = new Int32Array(new SharedArrayBuffer(4));
 function sleepSync(ms: number): void {
@@ -55,6 +68,8 @@ export class CpgTransport implements Transport {
   private readonly cpg: NativeCpg;
   /** Where the addon puts a small delivered message (its "deliver" passes the length). */
   private readonly deliveryBuffer: Buffer;
+  private readonly borrowDeliveries: boolean;
+  private readonly sendScratch = Buffer.allocUnsafeSlow(SEND_SCRATCH_BYTES);
   private readonly retryDelayMs: number;
   private group: Buffer | undefined;
   /** Messages waiting for a TRY_AGAIN retry, each as one Buffer. */
@@ -81,13 +96,14 @@ export class CpgTransport implements Transport {
     options: CpgTransportOptions,
   ) {
     this.retryDelayMs = options.retryDelayMs ?? 10;
+    this.borrowDeliveries = options.borrowDeliveries ?? false;
     const { Cpg } = options.addon ?? loadCorosync();
     const totem = options.totem;
     this.cpg = new Cpg({
       deliver: (nodeid, pid, message) => {
         const t0 = stagesOn ? process.hrtime.bigint() : 0n;
         if (nodeid === this.local.nodeid && pid === this.local.pid) stageMark('deliver');
-        if (!this.closed) this.handlers.deliver({ nodeid, pid }, typeof message === 'number' ? this.copyDelivered(message) : message);
+        if (!this.closed) this.handOver({ nodeid, pid }, message);
         stageSpan('cpg delivery (JS)', t0);
       },
       confchg: (members, left, joined) => {
@@ -157,15 +173,15 @@ export class CpgTransport implements Transport {
 
   send(buffers: readonly Buffer[], background = false): number {
     if (this.closed) return CsError.BAD_HANDLE;
-    const message = buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
-    if (this.queue.length > 0) return this.enqueue(message);
-    if (background || this.background) return this.sendBackground(message);
+    if (this.queue.length > 0) return this.enqueue(joined(buffers));
+    if (background || this.background) return this.sendBackground(joined(buffers));
+    const message = this.joinedInScratch(buffers);
     stageMark('send');
     const err = this.cpg.mcastJoined(message, CpgType.AGREED);
     stageMark('sent');
     if (err === CsError.OK) return err;
     if (err === CsError.TRY_AGAIN) {
-      const r = this.enqueue(message);
+      const r = this.enqueue(message.buffer === this.sendScratch.buffer ? Buffer.from(message) : message);
       this.schedule();
       return r;
     }
@@ -262,6 +278,24 @@ export class CpgTransport implements Transport {
     this.wake();
   }
 
+  /** The parts as one Buffer for a send that completes now: in the scratch Buffer when they fit. */
+  private joinedInScratch(buffers: readonly Buffer[]): Buffer {
+    if (buffers.length === 1) return buffers[0]!;
+    let length = 0;
+    for (const b of buffers) length += b.length;
+    if (length > SEND_SCRATCH_BYTES) return Buffer.concat(buffers, length);
+    let at = 0;
+    for (const b of buffers) at += b.copy(this.sendScratch, at);
+    return this.sendScratch.subarray(0, length);
+  }
+
+  /** A delivered message to the handler: a large one as the addon's Buffer, a staged one (its length) borrowed or copied. */
+  private handOver(from: MemberId, message: Buffer | number): void {
+    if (typeof message !== 'number') this.handlers.deliver(from, message, false);
+    else if (this.borrowDeliveries) this.handlers.deliver(from, this.deliveryBuffer.subarray(0, message), true);
+    else this.handlers.deliver(from, this.copyDelivered(message), false);
+  }
+
   /** A message the addon staged: a pooled copy, kept by the handlers as long as they need. */
   private copyDelivered(length: number): Buffer {
     const message = Buffer.allocUnsafe(length);
@@ -283,4 +317,9 @@ export class CpgTransport implements Transport {
     this.cpg.finalize();
     this.handlers.failure(code);
   }
+}
+
+/** The parts of a message that is kept (queued or handed to the sender thread) as one Buffer of its own. */
+function joined(buffers: readonly Buffer[]): Buffer {
+  return buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
 }

@@ -75,7 +75,16 @@ export interface SimNetworkOptions {
   readonly nodes?: readonly number[];
   /** Probability that a membership change lets in-flight messages be ordered first. */
   readonly flushBeforeChange?: number;
+  /**
+   * Deliver each message as a borrowed view of one buffer that is overwritten with
+   * LENT_POISON after the handler returns, as CpgTransport with borrowDeliveries hands
+   * out its staging Buffer: a handler that keeps a view without copying sees garbage.
+   */
+  readonly borrowDeliveries?: boolean;
 }
+
+/** What a lent delivery buffer holds once the handler has returned. */
+export const LENT_POISON = 0xa5;
 
 export class SimTransport implements Transport {
   readonly local: MemberId;
@@ -125,12 +134,16 @@ export class SimNetwork {
   private readonly quorumOverride = new Map<number, boolean>();
   private readonly configured: readonly number[];
   private readonly flushBeforeChange: number;
+  private readonly borrowDeliveries: boolean;
+  /** The buffer lent to handlers (borrowDeliveries), grown to the largest message. */
+  private lent = Buffer.alloc(0);
   private nextComponent = 1;
 
   constructor(opts: SimNetworkOptions) {
     this.rng = new Rng(opts.seed);
     this.configured = opts.nodes ?? [];
     this.flushBeforeChange = opts.flushBeforeChange ?? 0.5;
+    this.borrowDeliveries = opts.borrowDeliveries ?? false;
   }
 
   // ---- processes ----------------------------------------------------------------
@@ -404,13 +417,22 @@ export class SimNetwork {
     this.record(`order ${p.name} len=${msg.length} h=${fnv1a(msg)} to=[${view.map((q) => q.name).join(',')}]`);
   }
 
+  private deliverLent(p: SimProcess, from: MemberId, msg: Buffer): void {
+    if (this.lent.length < msg.length) this.lent = Buffer.alloc(msg.length);
+    const view = this.lent.subarray(0, msg.length);
+    msg.copy(view);
+    p.handlers.deliver(from, view, true);
+    view.fill(LENT_POISON);
+  }
+
   private dispatchHead(p: SimProcess): void {
     const ev = p.inbox.shift();
     if (ev === undefined) return;
     switch (ev.kind) {
       case 'deliver':
         this.record(`deliver ${p.name} from=${ev.from.nodeid}/${ev.from.pid} h=${fnv1a(ev.msg)}`);
-        p.handlers.deliver(ev.from, ev.msg);
+        if (this.borrowDeliveries) this.deliverLent(p, ev.from, ev.msg);
+        else p.handlers.deliver(ev.from, ev.msg, false);
         break;
       case 'confchg':
         this.record(`dispatch-confchg ${p.name} n=${ev.change.members.length}`);

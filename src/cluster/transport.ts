@@ -51,8 +51,12 @@ export const CpgReason = {
 } as const;
 
 export interface TransportHandlers {
-  /** A message in agreed (total) order; delivered to the sender too. */
-  deliver(from: MemberId, message: Buffer): void;
+  /**
+   * A message in agreed (total) order; delivered to the sender too. `borrowed`: the
+   * message is a view of the transport's buffer, valid only during this call (as the
+   * `msg` of cpg_deliver_fn_t): a handler copies whatever it keeps.
+   */
+  deliver(from: MemberId, message: Buffer, borrowed: boolean): void;
   /** A new configuration of the joined group. */
   confchg(change: ConfChange): void;
   /**

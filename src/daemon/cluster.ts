@@ -45,7 +45,7 @@ export function dfsmGroupService(name: string, dfsm: Dfsm, verifyPeriodSec: numb
     verifyPeriodSec,
     createTransport: (handlers) => {
       try {
-        return CpgTransport.open(handlers);
+        return CpgTransport.open(handlers, { borrowDeliveries: true });
       } catch (err) {
         return err instanceof CorosyncError ? err.code : 2;
       }

@@ -94,6 +94,11 @@ export class Dcdb implements DfsmCallbacks {
   private readonly dfsm: DfsmApi;
   private readonly log: Log;
   private readonly corosync: ((notify: boolean) => void) | undefined;
+  /**
+   * deliver() keeps nothing of a payload: memdb copies file data into its own Buffer,
+   * names become strings and decodeUnlock copies the checksum.
+   */
+  readonly copiesPayload = true;
   /** The last round, for status. */
   lastRound: SyncRoundSummary | null = null;
   /** A full copy sent or received (status shows it; logs every 10%). */

@@ -466,11 +466,22 @@ export class Dfsm implements DfsmApi {
     this.send({ type: 'CONFCHG', change, member: change.members.some((m) => this.isLocal(m)) });
   }
 
-  /** dfsm_cpg_deliver_callback, entry from the transport (and from the queues). */
-  deliver(from: MemberId, msg: Buffer): void {
+  /**
+   * dfsm_cpg_deliver_callback, entry from the transport (and from the queues).
+   * `borrowed` (the transport's buffer, valid during this call): a NORMAL message goes
+   * on as it is to an application that copies what it keeps (the queues copy what they
+   * hold, as dfsm_queue_add_message); any other message is copied, as the sync round
+   * keeps STATE and UPDATE payloads.
+   */
+  deliver(from: MemberId, msg: Buffer, borrowed = false): void {
     if (this.depth === 0) this.metrics.received(msg); // from the transport, not a queue
     if (this.ignoredUpdate(msg)) return;
-    this.send(this.classify({ nodeid: from.nodeid >>> 0, pid: from.pid >>> 0 }, msg));
+    const owned = borrowed && !this.lentToApplication(msg) ? Buffer.from(msg) : msg;
+    this.send(this.classify({ nodeid: from.nodeid >>> 0, pid: from.pid >>> 0 }, owned));
+  }
+
+  private lentToApplication(msg: Buffer): boolean {
+    return this.cb.copiesPayload === true && msg.length >= 2 && msg.readUInt16LE(0) === DfsmMessageType.NORMAL;
   }
 
   /**

@@ -54,7 +54,7 @@ export interface DfsmServiceOptions {
   readonly recreateTransportOnLeave?: boolean;
 }
 
-type Held = { kind: 'deliver'; from: MemberId; msg: Buffer } | { kind: 'confchg'; change: ConfChange };
+type Held = { kind: 'deliver'; from: MemberId; msg: Buffer; borrowed: boolean } | { kind: 'confchg'; change: ConfChange };
 
 export class DfsmService {
   private readonly dfsm: Dfsm;
@@ -164,8 +164,8 @@ export class DfsmService {
   private handlersFor(gen: number): TransportHandlers {
     const current = () => gen === this.transportGen && this.running;
     return {
-      deliver: (from, msg) => {
-        if (current()) this.event({ kind: 'deliver', from, msg });
+      deliver: (from, msg, borrowed) => {
+        if (current()) this.event({ kind: 'deliver', from, msg, borrowed });
       },
       confchg: (change) => {
         if (current()) this.event({ kind: 'confchg', change });
@@ -186,7 +186,8 @@ export class DfsmService {
         this.dfsm.send({ type: 'FAULT', reason: 'event backlog full' });
         return;
       }
-      this.backlog.push(ev);
+      // A held message outlives the transport's call: it must own its bytes.
+      this.backlog.push(ev.kind === 'deliver' && ev.borrowed ? { ...ev, msg: Buffer.from(ev.msg), borrowed: false } : ev);
       return;
     }
     this.dispatchOne(ev);
@@ -200,7 +201,7 @@ export class DfsmService {
   }
 
   private dispatchOne(ev: Held): void {
-    if (ev.kind === 'deliver') this.dfsm.deliver(ev.from, ev.msg);
+    if (ev.kind === 'deliver') this.dfsm.deliver(ev.from, ev.msg, ev.borrowed);
     else this.dfsm.confchg(ev.change);
     this.afterDispatch();
   }

@@ -123,6 +123,12 @@ export interface StateUpdateResult {
 }
 
 export interface DfsmCallbacks {
+  /**
+   * true: deliver() copies what it keeps of `msg.payload` (C's contract for
+   * dfsm_deliver_fn), so a NORMAL message reaches it as a view of the transport's
+   * buffer, without a copy. Otherwise the engine copies a borrowed message.
+   */
+  readonly copiesPayload?: boolean;
   deliver(msg: DeliveredMessage): DeliverResult;
   getState(): Buffer | null;
   processStateUpdate(sync: SyncInfo): boolean | StateUpdateResult;

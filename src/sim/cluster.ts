@@ -308,7 +308,7 @@ export class SimCluster {
 
   constructor(readonly opts: SimClusterOptions) {
     this.nodeids = Array.from({ length: opts.nodes }, (_, i) => i + 1);
-    this.net = new SimNetwork({ seed: opts.seed, nodes: this.nodeids });
+    this.net = new SimNetwork({ seed: opts.seed, nodes: this.nodeids, borrowDeliveries: true });
     this.nextPid = 1000 + (opts.seed % 1000) * 10;
     for (const n of this.nodeids) for (const ext of ['', '-wal', '-shm']) rmSync(this.file(n) + ext, { force: true });
   }

@@ -181,4 +181,35 @@ describe('CpgTransport (fake addon)', () => {
     fake.cb.deliver(3, 42, 0);
     assert.deepEqual(got.map((m) => m.toString()), ['staged', '']);
   });
+
+  it('borrowDeliveries: a staged message is a view of the delivery buffer, flagged borrowed; a large one is owned', () => {
+    const got: { text: string; borrowed: boolean; view: boolean }[] = [];
+    const handlers: TransportHandlers = {
+      deliver: (_from, m, borrowed) => got.push({ text: m.toString(), borrowed, view: m.buffer === FakeCpg.last!.deliveryBuffer.buffer }),
+      confchg: () => {},
+      failure: () => {},
+    };
+    CpgTransport.open(handlers, { addon: { Cpg: FakeCpg }, retryDelayMs: 1, borrowDeliveries: true });
+    const fake = FakeCpg.last!;
+    fake.deliveryBuffer.write('staged');
+    fake.cb.deliver(3, 42, 6);
+    fake.cb.deliver(3, 42, Buffer.from('large'));
+    assert.deepEqual(got, [
+      { text: 'staged', borrowed: true, view: true },
+      { text: 'large', borrowed: false, view: false },
+    ]);
+  });
+
+  it('a message of several parts goes out joined, each send in full (the join buffer is reused)', async () => {
+    const { t, fake } = open([]);
+    t.join('g');
+    assert.equal(t.send([Buffer.from('head-'), Buffer.from('long payload')]), CsError.OK);
+    assert.equal(t.send([Buffer.from('h2-'), Buffer.from('p')]), CsError.OK);
+    fake.script = [CsError.TRY_AGAIN];
+    assert.equal(t.send([Buffer.from('queued-'), Buffer.from('x')]), CsError.OK);
+    assert.deepEqual(fake.sent, ['head-long payload', 'h2-p']);
+    assert.equal(t.pending, 1);
+    await t.flushed();
+    assert.deepEqual(fake.sent, ['head-long payload', 'h2-p', 'queued-x']);
+  });
 });

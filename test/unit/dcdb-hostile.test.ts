@@ -59,7 +59,7 @@ const member = (p: NodeProcess): MemberId => ({ nodeid: p.nodeid, pid: p.pid });
 
 /** Deliver `msg` from `from` to the given nodes (all by default), as CPG would. */
 function inject(c: SimCluster, to: NodeProcess[], from: MemberId, msg: Buffer): void {
-  for (const p of to) p.handlers!.deliver(from, Buffer.from(msg));
+  for (const p of to) p.handlers!.deliver(from, Buffer.from(msg), false);
   void c;
 }
 
@@ -135,7 +135,7 @@ describe('hostile input on the real stack (3 nodes)', () => {
   expectLeaveAndResync('a VERIFY with a wrong checksum', (n) => {
     // a VERIFY_REQUEST first (delivered normally), then a forged VERIFY with another checksum
     const ep = n[0]!.dfsm.status().epoch;
-    for (const p of n) p.handlers!.deliver(member(n[0]!), state(DfsmMessageType.VERIFY_REQUEST, ep, Buffer.from([7, 0, 0, 0, 0, 0, 0, 0])));
+    for (const p of n) p.handlers!.deliver(member(n[0]!), state(DfsmMessageType.VERIFY_REQUEST, ep, Buffer.from([7, 0, 0, 0, 0, 0, 0, 0])), false);
     const forged = Buffer.alloc(40, 0xaa);
     forged.writeBigUInt64LE(7n, 0);
     return { from: member(n[0]!), msg: state(DfsmMessageType.VERIFY, ep, forged), to: [n[1]!, n[2]!] };
