@@ -476,8 +476,8 @@ export class Dfsm implements DfsmApi {
   deliver(from: MemberId, msg: Buffer, borrowed = false): void {
     if (this.depth === 0) this.metrics.received(msg); // from the transport, not a queue
     if (this.ignoredUpdate(msg)) return;
-    const owned = borrowed && !this.lentToApplication(msg) ? Buffer.from(msg) : msg;
-    this.send(this.classify({ nodeid: from.nodeid >>> 0, pid: from.pid >>> 0 }, owned));
+    const message = borrowed && !this.lentToApplication(msg) ? Buffer.from(msg) : msg;
+    this.send(this.classify({ nodeid: from.nodeid >>> 0, pid: from.pid >>> 0 }, message));
   }
 
   private lentToApplication(msg: Buffer): boolean {
