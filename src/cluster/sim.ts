@@ -84,7 +84,7 @@ export interface SimNetworkOptions {
 }
 
 /** What a lent delivery buffer holds once the handler has returned. */
-export const LENT_POISON = 0xa5;
+const LENT_POISON = 0xa5;
 
 export class SimTransport implements Transport {
   readonly local: MemberId;
