@@ -473,7 +473,7 @@ class Bench {
         // optimise the write path (C needs no warm-up; it costs both the same wall time).
         // 4 KiB files only: after a warm-up with 64 KiB files the small writes that
         // follow cost pmxcfs-ts ~30% more CPU per file on every node (not explained yet;
-        // README, issue 14), which a mixed warm-up would mix into the figures.
+        // README, issue 14), which a warm-up of mixed sizes would mix into the figures.
         await this.warmUp(`/etc/pve/warm${r}`);
         for (const [size, count] of sizes) {
           for (const writers of [1, 4]) {

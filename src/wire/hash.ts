@@ -29,8 +29,13 @@ function hashedData(e: EntryFields): Buffer | null {
   return e.type === DT_REG && e.size > 0 && e.data !== null ? e.data.subarray(0, e.size) : null;
 }
 
+/** hashedData's length, without making the view (per entry of every index and checksum). */
+function hashedLength(e: EntryFields): number {
+  return e.type === DT_REG && e.size > 0 && e.data !== null ? Math.min(e.size, e.data.length) : 0;
+}
+
 function entryBytes(e: EntryFields, withInode: boolean): number {
-  return (withInode ? INODE : 0) + FIXED + e.name.length + (hashedData(e)?.length ?? 0);
+  return (withInode ? INODE : 0) + FIXED + e.name.length + hashedLength(e);
 }
 
 /** The preimage of `e` (inode first when asked) written into scratch at `at`; its end. The caller checks it fits. */
@@ -48,8 +53,8 @@ function packEntry(e: EntryFields, withInode: boolean, at: number): number {
   writeU64(scratch, o + 21, e.parent);
   o += FIXED;
   o += scratch.write(e.name, o, 'latin1');
-  const data = hashedData(e);
-  return data === null ? o : o + data.copy(scratch, o);
+  const length = hashedLength(e);
+  return length === 0 ? o : o + e.data!.copy(scratch, o, 0, length);
 }
 
 /**
