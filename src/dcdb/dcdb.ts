@@ -23,7 +23,7 @@ import { type Log, silentLog } from '../util/log.js';
 import { DcdbMessageType, encodeFuseMessage, encodeUnlock, type FuseMessage } from '../wire/dcdb.js';
 import type { EntryFields } from '../wire/entry.js';
 import { decodeIndex, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, type MemdbIndex } from '../wire/memdb-index.js';
-import { decodeUpdate, encodeUpdateParts } from '../wire/update.js';
+import { decodeUpdate, updateSize, writeUpdate } from '../wire/update.js';
 import { type U64, u64Compare } from '../wire/u64.js';
 import { applyNormalMessage } from './apply.js';
 import { SyncProgress } from '../metrics/progress.js';
@@ -158,7 +158,7 @@ export class Dcdb implements DfsmCallbacks {
           return { ok: false };
         }
         // A failed UPDATE send is tolerated as in C; the follower's commit check catches it.
-        if (!this.dfsm.sendUpdate(encodeUpdateParts(entry))) this.log.warn({ inode }, 'sending inode update failed');
+        if (!this.dfsm.sendUpdate(updateSize(entry), (buf, offset) => writeUpdate(entry, buf, offset))) this.log.warn({ inode }, 'sending inode update failed');
         else updatesSent++;
         this.progress.step(entry.size);
       }

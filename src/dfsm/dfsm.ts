@@ -30,7 +30,7 @@
 import { CsError, type ConfChange, type MemberId, type Transport } from '../cluster/transport.js';
 import { EACCES, EBUSY } from '../memdb/errno.js';
 import { assert, fail } from '../util/assert.js';
-import { DfsmMessageType, type Epoch, STATE_HEADER_SIZE, decodeBaseHeader, decodeDfsmBody, encodeNormalHeader, encodeStateHeader, encodeVerifyRequest, epochEquals } from '../wire/dfsm.js';
+import { DfsmMessageType, type Epoch, STATE_HEADER_SIZE, decodeBaseHeader, decodeDfsmBody, encodeNormalHeader, encodeStateHeader, encodeVerifyRequest, epochEquals, writeStateHeader } from '../wire/dfsm.js';
 import { type ChartTable, compileChart, type DfsmEvent, type DfsmEventType, type GuardName, type Step, stepsFor } from './chart.js';
 import { type Clock, nowSeconds, systemClock } from '../util/clock.js';
 import { lowestNodeid, memberKey, sortMembers } from './members.js';
@@ -47,6 +47,7 @@ import {
   isErrorMode,
   type Logger,
   nullLogger,
+  type PayloadWriter,
   type SyncInfo,
   type SyncMember,
   type VerifyOutcome,
@@ -398,8 +399,11 @@ export class Dfsm implements DfsmApi {
 
   // The full copy goes out in the background (C sends it from its CPG thread while
   // FUSE is served); the transport keeps every later message behind it.
-  sendUpdate(payload: readonly Buffer[]): boolean {
-    return this.sendState(DfsmMessageType.UPDATE, payload, true) === CsError.OK;
+  sendUpdate(size: number, write: PayloadWriter): boolean {
+    const message = Buffer.allocUnsafe(STATE_HEADER_SIZE + size);
+    writeStateHeader(message, DfsmMessageType.UPDATE, this.protocolVersion, nowSeconds(this.clock), this.ctx.syncEpoch);
+    assert(write(message, STATE_HEADER_SIZE) === message.length, 'an UPDATE payload fills its size');
+    return this.sendRaw([message], true) === CsError.OK;
   }
 
   sendUpdateComplete(): boolean {

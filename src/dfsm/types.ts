@@ -22,7 +22,7 @@
  *   leader, sets `synced = true` on the leader and on every member that needs no update
  *   (dcdb: byte-identical index), may keep round data in `sync.data` (then `cleanup`
  *   is called when the round's resources are released), and, if the local member is
- *   the data leader, sends the UPDATE messages with `dfsm.sendUpdate([...])` followed by
+ *   the data leader, sends the UPDATE messages with `dfsm.sendUpdate(size, write)` followed by
  *   `dfsm.sendUpdateComplete()` before returning. Return false (or `{ ok: false }`) →
  *   LEAVE. Optionally return `{ ok: true, leader }` so the status shows the leader.
  * - `processUpdate(sync, from, payload)` for each UPDATE while in UPDATE mode; false →
@@ -140,12 +140,19 @@ export interface DfsmCallbacks {
   synced?(): void;
 }
 
+/** Writes a payload at `offset` of `buf` and returns the offset after it. */
+export type PayloadWriter = (buf: Buffer, offset: number) => number;
+
 /** What an application may call on the DFSM (the dfsm_t functions dcdb uses). */
 export interface DfsmApi {
   /** Own (nodeid, pid). */
   readonly local: MemberId;
-  /** dfsm_send_update: an UPDATE with the current sync epoch. true iff sent. */
-  sendUpdate(payload: readonly Buffer[]): boolean;
+  /**
+   * dfsm_send_update: an UPDATE with the current sync epoch. true iff sent. The payload
+   * of `size` bytes is written by `write(buf, offset)` straight into the message (which
+   * returns the offset after it): one buffer per message of a full copy.
+   */
+  sendUpdate(size: number, write: PayloadWriter): boolean;
   /** dfsm_send_update_complete. true iff sent. */
   sendUpdateComplete(): boolean;
   /** dcdb_send_fuse_message + dfsm_send_message_sync: resolves with the result. */

@@ -91,9 +91,14 @@ export function encodeNormalHeader(subtype: number, protocolVersion: number, tim
 /** The 32-byte header of a state message (types 1–6), subtype 0. */
 export function encodeStateHeader(type: DfsmMessageType, protocolVersion: number, time: number, epoch: Epoch): Buffer {
   const buf = Buffer.alloc(STATE_HEADER_SIZE);
+  writeStateHeader(buf, type, protocolVersion, time, epoch);
+  return buf;
+}
+
+/** The state header into the first STATE_HEADER_SIZE bytes of `buf` (a message built in place). */
+export function writeStateHeader(buf: Buffer, type: DfsmMessageType, protocolVersion: number, time: number, epoch: Epoch): void {
   writeBase(buf, type, 0, protocolVersion, time);
   encodeEpoch(buf, BASE_HEADER_SIZE, epoch);
-  return buf;
 }
 
 export function decodeBaseHeader(buf: Buffer): Decoded<BaseHeader> {

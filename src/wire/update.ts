@@ -1,10 +1,10 @@
 /**
  * UPDATE payload: one tree entry (wire.md §8).
  *
- * | here                          | C (dcdb.c)                 |
- * |-------------------------------|----------------------------|
- * | encodeUpdate, encodeUpdateParts | dcdb_send_update_inode   |
- * | decodeUpdate                  | dcdb_parse_update_inode    |
+ * | here                                  | C (dcdb.c)              |
+ * |---------------------------------------|-------------------------|
+ * | encodeUpdate, updateSize, writeUpdate | dcdb_send_update_inode  |
+ * | decodeUpdate                          | dcdb_parse_update_inode |
  */
 import { bytesToName, DT_DIR, DT_REG, type EntryFields } from './entry.js';
 import { type Decoded, fail, ok } from './result.js';
@@ -13,34 +13,43 @@ import { readU64, writeU64 } from './u64.js';
 export const UPDATE_FIXED_SIZE = 41;
 
 export function encodeUpdate(e: EntryFields): Buffer {
-  const parts = encodeUpdateParts(e);
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const buf = Buffer.allocUnsafe(updateSize(e));
+  writeUpdate(e, buf, 0);
+  return buf;
 }
 
-/**
- * The UPDATE as the header with the name, then the entry's data itself (when it has
- * any): a sender that concatenates its parts (the CPG addon copies each message into
- * its send queue) needs no full-size JS copy of every file during a full copy.
- */
-export function encodeUpdateParts(e: EntryFields): Buffer[] {
+/** The UPDATE's length in bytes; throws for an entry that cannot be sent (see writeUpdate). */
+export function updateSize(e: EntryFields): number {
   if (e.type !== DT_DIR && e.type !== DT_REG) throw new RangeError(`entry type ${e.type} cannot be sent`);
-  const name = Buffer.from(e.name, 'latin1');
-  const namelen = name.length + 1;
   // Directories carry no data; a file with the truncate quirk (size without a
   // buffer) cannot be represented, C would send `size` bytes from NULL.
   const dataLen = e.type === DT_REG ? e.size : 0;
   if (dataLen > 0 && (e.data === null || e.data.length < dataLen)) throw new RangeError(`file ${e.inode} has size ${e.size} but no data`);
-  const head = Buffer.alloc(UPDATE_FIXED_SIZE + namelen);
-  writeU64(head, 0, e.parent);
-  writeU64(head, 8, e.inode);
-  writeU64(head, 16, e.version);
-  head.writeUInt32LE(e.writer >>> 0, 24);
-  head.writeUInt32LE(e.mtime >>> 0, 28);
-  head.writeUInt32LE(e.size >>> 0, 32);
-  head.writeUInt32LE(namelen, 36);
-  head.writeUInt8(e.type, 40);
-  name.copy(head, 41);
-  return dataLen > 0 ? [head, e.data!.subarray(0, dataLen)] : [head];
+  return UPDATE_FIXED_SIZE + e.name.length + 1 + dataLen;
+}
+
+/**
+ * The UPDATE written at `offset` of `buf`, every byte of its updateSize(e) (so `buf` may
+ * be uninitialised); returns the offset after it. Written in place, a leader's full copy
+ * allocates and copies each file once per message instead of once per part and again
+ * to join them. Names are byte strings (one char per byte, latin1).
+ */
+export function writeUpdate(e: EntryFields, buf: Buffer, offset: number): number {
+  const dataLen = e.type === DT_REG ? e.size : 0;
+  const namelen = e.name.length + 1;
+  writeU64(buf, offset, e.parent);
+  writeU64(buf, offset + 8, e.inode);
+  writeU64(buf, offset + 16, e.version);
+  buf.writeUInt32LE(e.writer >>> 0, offset + 24);
+  buf.writeUInt32LE(e.mtime >>> 0, offset + 28);
+  buf.writeUInt32LE(e.size >>> 0, offset + 32);
+  buf.writeUInt32LE(namelen, offset + 36);
+  buf.writeUInt8(e.type, offset + 40);
+  let at = offset + UPDATE_FIXED_SIZE;
+  at += buf.write(e.name, at, 'latin1');
+  buf[at++] = 0;
+  if (dataLen > 0) at += e.data!.copy(buf, at, 0, dataLen);
+  return at;
 }
 
 export function decodeUpdate(payload: Buffer): Decoded<EntryFields> {

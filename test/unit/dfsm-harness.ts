@@ -10,7 +10,7 @@ import { CsError, type ConfChange, type MemberId, type Transport } from '../../s
 import { ManualClock } from '../../src/util/clock.js';
 import { Dfsm } from '../../src/dfsm/dfsm.js';
 import { DfsmService } from '../../src/dfsm/service.js';
-import type { DeliveredMessage, DeliverResult, DfsmCallbacks, StateUpdateResult, SyncInfo } from '../../src/dfsm/types.js';
+import type { DeliveredMessage, DeliverResult, DfsmApi, DfsmCallbacks, StateUpdateResult, SyncInfo } from '../../src/dfsm/types.js';
 import { DfsmMessageType, encodeNormalHeader, encodeStateHeader, type Epoch } from '../../src/wire/dfsm.js';
 
 export const SUB_SET = 1;
@@ -19,6 +19,11 @@ export const SUB_FAIL = 2;
 interface RoundData {
   leaderState: Buffer;
   updates: { k?: string; v?: string; version?: number }[];
+}
+
+/** An UPDATE whose payload is `bytes`. */
+function sendBytes(dfsm: DfsmApi, bytes: Buffer): boolean {
+  return dfsm.sendUpdate(bytes.length, (buf, offset) => offset + bytes.copy(buf, offset));
 }
 
 export class KvApp implements DfsmCallbacks {
@@ -70,8 +75,8 @@ export class KvApp implements DfsmCallbacks {
     const data: RoundData = { leaderState: Buffer.from(lm.state), updates: [] };
     sync.data = data;
     if (this.dfsm.isLocal(lm)) {
-      for (const [k, v] of this.kv) this.dfsm.sendUpdate([Buffer.from(JSON.stringify({ k, v }))]);
-      this.dfsm.sendUpdate([Buffer.from(JSON.stringify({ version: this.version }))]);
+      for (const [k, v] of this.kv) sendBytes(this.dfsm, Buffer.from(JSON.stringify({ k, v })));
+      sendBytes(this.dfsm, Buffer.from(JSON.stringify({ version: this.version })));
       if (!this.dfsm.sendUpdateComplete()) return { ok: false };
     }
     return { ok: true, leader: { nodeid: lm.nodeid, pid: lm.pid } };

@@ -20,7 +20,7 @@ import {
 import { DT_DIR, DT_REG, type EntryFields } from '../../src/wire/entry.js';
 import { databaseChecksum, entryCsum, entryDigest, entryDigestLatin1 } from '../../src/wire/hash.js';
 import { decodeIndex, encodeIndex } from '../../src/wire/memdb-index.js';
-import { decodeUpdate, encodeUpdate } from '../../src/wire/update.js';
+import { decodeUpdate, encodeUpdate, updateSize, writeUpdate } from '../../src/wire/update.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -208,6 +208,25 @@ describe('round trips (seeded)', () => {
       assert.deepEqual(dec.value, e);
       assert.ok(encodeUpdate(dec.value).equals(enc));
     }
+  });
+
+  it('UPDATE written in place: every byte of a dirty buffer, at an offset', () => {
+    const rng = new Rng(43);
+    for (let i = 0; i < 500; i++) {
+      const e = randomEntry(rng);
+      const enc = encodeUpdate(e);
+      assert.equal(updateSize(e), enc.length);
+      const at = rng.int(64);
+      const buf = Buffer.alloc(at + enc.length + 8, 0xa5);
+      assert.equal(writeUpdate(e, buf, at), at + enc.length);
+      assert.ok(buf.subarray(at, at + enc.length).equals(enc));
+      assert.ok(buf.subarray(0, at).every((b) => b === 0xa5) && buf.subarray(at + enc.length).every((b) => b === 0xa5));
+    }
+  });
+
+  it('UPDATE of a file with a size but no data: refused before writing', () => {
+    const e = { inode: 5, parent: 0, version: 5, writer: 1, mtime: 2, size: 3, type: 8, name: 'f', data: null };
+    assert.throws(() => updateSize(e), /has size 3 but no data/);
   });
 
   it('fuse and unlock messages: 2000 random', () => {
