@@ -9,7 +9,9 @@
  * confchg, failure, quorum, quorum-failure, cmap-config (after connect and after each
  * tracked change), cmap-failure, and answers to commands. Commands (stdin):
  *   {"cmd":"send","count":N,"size":B}      multicast N tagged messages of B bytes
- *   {"cmd":"stats"}                          {"ev":"stats","delivered":N,"pending":Q}
+ *     with "background":true all N in one task through the sender thread (a full copy)
+ *   {"cmd":"stats"}                          {"ev":"stats","delivered":N,"pending":Q,"busyDeliveries":D}
+ *                                            (D: deliveries while own background sends were pending)
  *   {"cmd":"dump"}                           {"ev":"dump","delivered":["nodeid/pid:seq",...]}
  *   {"cmd":"rtt","size":B,"count":N}         send→own delivery latencies (µs)
  *   {"cmd":"throughput","size":B,"count":N}  one-sender rate until all own delivered
@@ -39,6 +41,7 @@ let quorum: QuorumClient | undefined;
 const delivered: string[] = [];
 let ownWaiter: ((tag: string) => void) | undefined;
 let seq = 0;
+let busyDeliveries = 0;
 
 function emit(o: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(o) + '\n');
@@ -59,6 +62,7 @@ function connect(): void {
         }
         const tag = tagOf(message);
         delivered.push(tag);
+        if (t.pending > 0) busyDeliveries++;
         if (from.nodeid === t.local.nodeid && from.pid === t.local.pid && ownWaiter !== undefined) ownWaiter(tag);
       },
       confchg(change) {
@@ -174,11 +178,11 @@ async function throughput(size: number, count: number): Promise<void> {
   emit({ ev: 'throughput', size, count, seconds: s, msgPerSec: count / s, mibPerSec: (count * size) / s / 1048576 });
 }
 
-async function send(count: number, size: number): Promise<void> {
+async function send(count: number, size: number, background: boolean): Promise<void> {
   for (let k = 0; k < count; k++) {
-    const err = transport!.send([message(size).buf]);
+    const err = transport!.send([message(size).buf], background);
     if (err !== CsError.OK) throw new CorosyncError('send', err);
-    if (k % 100 === 99) await new Promise((r) => setImmediate(r));
+    if (!background && k % 100 === 99) await new Promise((r) => setImmediate(r));
   }
   emit({ ev: 'sent', count, pending: transport?.pending ?? 0 });
 }
@@ -198,12 +202,12 @@ async function rogue(count: number, late: boolean): Promise<void> {
 }
 
 async function command(line: string): Promise<void> {
-  const c = JSON.parse(line) as { cmd: string; count?: number; size?: number; late?: boolean };
+  const c = JSON.parse(line) as { cmd: string; count?: number; size?: number; late?: boolean; background?: boolean };
   switch (c.cmd) {
     case 'send':
-      return send(c.count ?? 1, c.size ?? 100);
+      return send(c.count ?? 1, c.size ?? 100, c.background === true);
     case 'stats':
-      return emit({ ev: 'stats', delivered: delivered.length, pending: transport?.pending ?? 0 });
+      return emit({ ev: 'stats', delivered: delivered.length, pending: transport?.pending ?? 0, busyDeliveries });
     case 'dump':
       return emit({ ev: 'dump', delivered });
     case 'clear':

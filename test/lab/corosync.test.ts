@@ -93,6 +93,36 @@ describe('corosync lab (3 nodes)', { skip, timeout: 180000 }, () => {
     for (const a of as) await a.close();
   });
 
+  it('a full copy through the sender thread: nothing read until it is out (as C), then every message in one agreed order', async () => {
+    const as = await agents(lab, 'pmxtest_copy');
+    open.push(...as);
+    const [leader, ...others] = as as [Agent, Agent, Agent];
+    const COPY = 5000;
+    const me = await leader.waitFor((e) => e.ev === 'connected');
+    // The copy (its own deliveries come back within a millisecond of each send) and,
+    // meanwhile, the others' messages.
+    const copied = leader.request({ cmd: 'send', count: COPY, size: 1024, background: true }, 'sent');
+    await Promise.all([copied, ...others.map((a) => a.request({ cmd: 'send', count: 200, size: 100 }, 'sent'))]);
+    const total = COPY + 400;
+    for (const a of as) {
+      const deadline = Date.now() + 60000;
+      for (;;) {
+        const s = await a.request({ cmd: 'stats' }, 'stats');
+        if (s['delivered'] === total) break;
+        assert.ok(Date.now() < deadline, `node delivered only ${String(s['delivered'])} of ${total}`);
+        await sleep(100);
+      }
+    }
+    const after = await leader.request({ cmd: 'stats' }, 'stats');
+    assert.equal(after['busyDeliveries'], 0, 'no delivery, not even of its own copy, reached the leader while the copy was pending');
+    const orders = await Promise.all(as.map(async (a) => (await a.request({ cmd: 'dump' }, 'dump'))['delivered'] as string[]));
+    assert.deepEqual(orders[1], orders[0]);
+    assert.deepEqual(orders[2], orders[0]);
+    const copyTags = orders[0]!.filter((t) => t.startsWith(`${String(me['nodeid'])}/${String(me['pid'])}:`));
+    assert.deepEqual(copyTags.map((t) => Number(t.split(':')[1])), Array.from({ length: COPY }, (_, k) => k), 'the copy in send order');
+    for (const a of as) await a.close();
+  });
+
   it('SIGKILL of a member: the others get a confchg (PROCDOWN) within a second', async () => {
     const as = await agents(lab, 'pmxtest_kill');
     open.push(...as);
