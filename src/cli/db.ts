@@ -7,7 +7,7 @@ import { checkDatabase } from '../memdb/check.js';
 import { Memdb, MemdbOpenError } from '../memdb/memdb.js';
 import type { TreeEntry } from '../memdb/tree.js';
 import { DT_DIR, nameToText } from '../wire/entry.js';
-import { decodeIndex } from '../wire/memdb-index.js';
+import { decodeIndex, indexEntries } from '../wire/memdb-index.js';
 import { toJson } from '../util/json.js';
 
 const USAGE = `usage: pmxcfs-ts db dump FILE [--json]
@@ -112,7 +112,7 @@ export async function run(args: string[]): Promise<number> {
         if (!d.ok) throw new Error(d.error.message);
         const v = d.value;
         const head = `version ${v.version} last_inode ${v.lastInode} writer ${v.writer} mtime ${v.mtime} size ${v.size} bytes ${v.bytes}\n`;
-        return head + v.entries.map((e) => `${String(e.inode).padEnd(10)} ${e.digest.toString('hex')}`).join('\n') + '\n';
+        return head + indexEntries(v).map((e) => `${String(e.inode).padEnd(10)} ${e.digest.toString('hex')}`).join('\n') + '\n';
       });
     case 'checksum':
       return withMemdb(file, (m) => m.checksum().toString('hex') + '\n');

@@ -678,8 +678,8 @@ export class Memdb {
     let loaded: LoadedTree;
     try {
       loaded = this.db.transaction(() => {
-        const keep = new Set(master.entries.map((e) => e.inode));
-        for (const e of local.entries) if (!keep.has(e.inode)) this.db.deleteRow(e.inode);
+        const keep = new Set(master.inodes);
+        for (const inode of local.inodes) if (!keep.has(inode)) this.db.deleteRow(inode);
         for (const u of updates) {
           this.db.writeRow({
             inode: u.inode,

@@ -29,7 +29,12 @@ export interface IndexEntry {
 }
 
 export interface MemdbIndex extends IndexHeader {
-  readonly entries: readonly IndexEntry[];
+  /**
+   * The entries' inodes, ascending; the digests stay in `raw` (indexEntries makes
+   * objects of both). A sync round decodes one index per member: at 60k inodes an object
+   * and a digest view per entry took ~70 ms per index, the inodes alone a few.
+   */
+  readonly inodes: readonly U64[];
   /** The exact bytes received or encoded (C compares indexes with memcmp). */
   readonly raw: Buffer;
 }
@@ -74,14 +79,13 @@ export function decodeIndex(payload: Buffer): Decoded<MemdbIndex> {
   if (bytes !== INDEX_HEADER_SIZE + INDEX_ENTRY_SIZE * size) return fail('LENGTH', `index of ${size} entries cannot be ${bytes} bytes`);
   const version = readU64(payload, 0);
   const lastInode = readU64(payload, 8);
-  const entries: IndexEntry[] = new Array(size);
+  const inodes: U64[] = new Array(size);
   let prev: U64 = -1;
   for (let i = 0; i < size; i++) {
-    const off = INDEX_HEADER_SIZE + i * INDEX_ENTRY_SIZE;
-    const inode = readU64(payload, off);
+    const inode = readU64(payload, INDEX_HEADER_SIZE + i * INDEX_ENTRY_SIZE);
     if (inode <= prev) return fail('ORDER', `index entry ${i} (inode ${inode}) is not in ascending order`);
     prev = inode;
-    entries[i] = { inode, digest: payload.subarray(off + 8, off + 40) };
+    inodes[i] = inode;
   }
   return ok({
     version,
@@ -90,8 +94,16 @@ export function decodeIndex(payload: Buffer): Decoded<MemdbIndex> {
     mtime: payload.readUInt32LE(20),
     size,
     bytes,
-    entries,
+    inodes,
     raw: payload,
+  });
+}
+
+/** The entries with their digests (views of `raw`), for tools and tests. */
+export function indexEntries(index: MemdbIndex): IndexEntry[] {
+  return index.inodes.map((inode, i) => {
+    const off = INDEX_HEADER_SIZE + i * INDEX_ENTRY_SIZE + 8;
+    return { inode, digest: index.raw.subarray(off, off + 32) };
   });
 }
 

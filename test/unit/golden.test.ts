@@ -13,7 +13,7 @@ import { applyNormalMessage } from '../../src/dcdb/apply.js';
 import { Memdb } from '../../src/memdb/memdb.js';
 import { decodeFuseMessage, decodeUnlock, encodeFuseMessage, encodeUnlock, DcdbMessageType } from '../../src/wire/dcdb.js';
 import { decodeDfsmMessage, DfsmMessageType, decodeVerify, type DfsmMessage } from '../../src/wire/dfsm.js';
-import { decodeIndex, encodeIndex } from '../../src/wire/memdb-index.js';
+import { decodeIndex, encodeIndex, indexEntries } from '../../src/wire/memdb-index.js';
 import { decodeUpdate, encodeUpdate } from '../../src/wire/update.js';
 import type { EntryFields } from '../../src/wire/entry.js';
 import { u64Compare } from '../../src/wire/u64.js';
@@ -95,7 +95,7 @@ describe('golden: transcripts', { skip }, () => {
         } else if (m.kind === 'state' && m.base.type === DfsmMessageType.STATE) {
           const idx = decodeIndex(m.payload);
           assert.ok(idx.ok, `STATE ${d.i}`);
-          assert.ok(encodeIndex(idx.value, idx.value.entries).equals(m.payload), `STATE ${d.i} re-encodes`);
+          assert.ok(encodeIndex(idx.value, indexEntries(idx.value)).equals(m.payload), `STATE ${d.i} re-encodes`);
           counts.state++;
         } else if (m.kind === 'normal' && m.base.subtype >= DcdbMessageType.UNLOCK_REQUEST) {
           const u = decodeUnlock(m.payload);
