@@ -452,12 +452,16 @@ class Cpg : public Service<Cpg> {
  protected:
   cs_error_t DispatchAll() override { return cpg_dispatch(handle_, CS_DISPATCH_ALL); }
 
-  // Everything libcpg has is read at once (up to kMaxHeldBytes), but at most
+  // libcpg is read ahead of JavaScript (up to kMaxHeldBytes held), but at most
   // kEmitBatch events run in JavaScript per loop turn: a flood (a full copy arriving at
   // ~10k messages/s) would otherwise hold /etc/pve for its whole length. Reading ahead
   // keeps the daemon's IPC event ring from filling: when it is full, corosync queues
   // the messages and re-runs its flush as a busy loop job (exec/ipc_glue.c:
   // outq_flush) at SCHED_RR until we read, which starved everything else on the host.
+  // The reading itself is kReadBatch messages per loop turn: on a loaded host one read
+  // (libqb ring, copy) takes up to ~40 µs, and reading all that was there held the loop
+  // for 90–127 ms at a time on a synced member during a 60k copy (its /etc/pve stat
+  // p99 29 ms); 64 per turn still read several times faster than a copy arrives.
   //
   // Except while the background sender holds messages (a leader's full copy): then
   // nothing is read until it is idle, as C's leader, which sends the copy inside its
@@ -467,6 +471,7 @@ class Cpg : public Service<Cpg> {
   // joiner's wait for the UPDATEs 1015–1051 → 677–762 ms; 60k all pmxcfs-ts: the copy
   // 8.1–8.9 → 6.9–7.4 s, the three corosyncs' CPU 9.0–9.6 → 5.9–6.0 s.
   static constexpr size_t kEmitBatch = 16;
+  static constexpr size_t kReadBatch = 64;
   static constexpr size_t kMaxHeldBytes = 16u << 20;
   size_t EmitBatch() const override { return kEmitBatch; }
   cs_error_t Dispatch(bool* more) override {
@@ -475,15 +480,12 @@ class Cpg : public Service<Cpg> {
       PausePoll();  // OnSenderNotify resumes
       return CS_OK;
     }
-    while (held_bytes_ < kMaxHeldBytes) {
+    for (size_t n = 0; n < kReadBatch && held_bytes_ < kMaxHeldBytes; n++) {
       cs_error_t err = cpg_dispatch(handle_, CS_DISPATCH_ONE_NONBLOCKING);
-      if (err == CS_ERR_TRY_AGAIN) {
-        *more = false;
-        return CS_OK;  // drained
-      }
+      if (err == CS_ERR_TRY_AGAIN) return CS_OK;  // drained
       if (err != CS_OK) return err;
     }
-    *more = true;
+    *more = true;  // the next loop turn reads on (an idle turn, see HandleReadable)
     return CS_OK;
   }
 
