@@ -186,6 +186,26 @@ describe('corosync lab (3 nodes)', { skip, timeout: 180000 }, () => {
     for (const a of as) await a.close();
   });
 
+  it('corosync stopped in the middle of a full copy: the paused reader still gets the failure, then reconnects', async () => {
+    const as = await agents(lab, 'pmxtest_copystop');
+    open.push(...as);
+    const a2 = as[1]!;
+    await a2.request({ cmd: 'send', count: 50000, size: 1024, background: true }, 'sent');
+    const busy = await a2.request({ cmd: 'stats' }, 'stats');
+    assert.ok((busy['pending'] as number) > 0, `the copy is still being sent (pending ${String(busy['pending'])})`);
+    const from = a2.events.length;
+    await lab.stopCorosync(2);
+    const failure = await a2.waitFor((e) => e.ev === 'failure', 10000, from);
+    assert.equal(failure['code'], CsError.LIBRARY);
+    await as[0]!.waitFor(isConfchg(2), 10000, 0);
+    const from2 = a2.events.length;
+    await lab.startCorosync(2);
+    await a2.waitFor((e) => e.ev === 'connected', 15000, from2);
+    await a2.waitFor(isConfchg(3), 20000, from2);
+    await lab.waitQuorate([1, 2, 3], 3, 30000);
+    for (const a of as) await a.close();
+  });
+
   it('quorum: stop corosync on 2 of 3 → the last loses quorum; restart → quorate again', async () => {
     const a3 = new Agent(lab, 3, ['pmxtest_quorum', '--quorum']);
     open.push(a3);
