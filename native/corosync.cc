@@ -667,7 +667,7 @@ class Cpg : public Service<Cpg> {
     Napi::Env env = self->sender_env_;
     Napi::HandleScope scope(env);
     const cs_error_t failed = self->sender_->Failed();
-    if (failed != CS_OK || self->sender_->Pending() == 0) self->ResumePoll();
+    if (self->sender_->Pending() == 0) self->ResumePoll();  // idle, or failed (the queue dropped)
     if (failed != CS_OK) {
       self->Emit(env, "sendError", {Napi::Number::New(env, static_cast<int>(failed))});
     } else if (self->sender_->Pending() == 0) {

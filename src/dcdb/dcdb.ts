@@ -63,8 +63,6 @@ export function selectLeader(states: readonly StateEntry[]): StateEntry {
 export function createUpdates(leader: MemdbIndex, members: readonly MemdbIndex[]): U64[] {
   const needed = new Uint8Array(leader.size);
   for (const m of members) {
-    // A synced member's index is the leader's (one memcmp instead of one per entry).
-    if (m === leader || indexEquals(m.raw, leader.raw)) continue;
     let j = 0;
     for (let i = 0; i < leader.size; i++) {
       const inode = leader.inodes[i]!;
@@ -135,7 +133,7 @@ export class Dcdb implements DfsmCallbacks {
     const synced: MemberId[] = [];
     states.forEach((s, k) => {
       const member = sync.members[k]!;
-      if (s === leader || s.index.raw.equals(leader.index.raw)) {
+      if (s === leader || indexEquals(s.index.raw, leader.index.raw)) {
         member.synced = true;
         synced.push({ nodeid: member.nodeid, pid: member.pid });
       }
@@ -145,7 +143,8 @@ export class Dcdb implements DfsmCallbacks {
     let updatesSent = 0;
     if (!sync.local.synced) this.progress.start('receive', createUpdates(leader.index, [local.index]).length, null);
     if (this.dfsm.isLocal(leader.member)) {
-      const inodes = createUpdates(leader.index, states.map((s) => s.index));
+      // The synced members hold the leader's index already: only the others are compared.
+      const inodes = createUpdates(leader.index, states.filter((_, k) => !sync.members[k]!.synced).map((s) => s.index));
       // A file with size but no data (memdb.md pitfall 2) cannot be sent; C's leader
       // crashes on it and reloads it as empty after the restart. Do that reload and
       // leave, so the next round announces and sends the reloaded entry.

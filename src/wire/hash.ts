@@ -26,7 +26,8 @@ const scratch = Buffer.allocUnsafe(PACKED_BYTES);
 
 /** The bytes of a file that C hashes: `size` of them (fewer if the buffer is shorter, the truncate quirk); none without a buffer. */
 function hashedData(e: EntryFields): Buffer | null {
-  return e.type === DT_REG && e.size > 0 && e.data !== null ? e.data.subarray(0, e.size) : null;
+  const length = hashedLength(e);
+  return length > 0 ? e.data!.subarray(0, length) : null;
 }
 
 /** hashedData's length, without making the view (per entry of every index and checksum). */
