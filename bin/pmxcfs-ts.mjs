@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
 // Entry point: the compiled CLI lives in dist/ (built by `npm install` / `npm run build`).
 // The environment and node flags: see DAEMON_ENV and DAEMON_NODE_FLAGS
 // (src/daemon/options.ts) for why; they cannot be set once the process runs. Keep in

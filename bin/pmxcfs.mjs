@@ -1,4 +1,4 @@
-#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
 // Drop-in for C's pmxcfs: the daemon only, with C's flags (`pmxcfs [-f] [-l] [-d]`),
 // running as a process named `pmxcfs` so that killall/pidof/pgrep -x and monitoring
 // written for C's daemon find it. process.title sets both /proc/PID/comm (prctl

@@ -18,6 +18,7 @@ import { chownSync, closeSync, mkdirSync, openSync, readFileSync, writeSync } fr
 import { atomicWriteFile } from '../dcdb/corosync-conf.js';
 import type { Log } from '../util/log.js';
 import { posix } from '../util/posix.js';
+import { daemonProcessEnv } from './options.js';
 
 /** pmxcfs.c: 11 flock attempts, 1 s apart. */
 const LOCK_ATTEMPTS = 11;
@@ -123,7 +124,7 @@ export async function daemonize(argv: readonly string[], pidFile: string): Promi
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-    env: { ...process.env, [CHILD_ENV]: '1' },
+    env: daemonProcessEnv(process.env, { [CHILD_ENV]: '1' }),
   });
   const ready = await new Promise<boolean>((resolve) => {
     const pipe = child.stdio[3] as NodeJS.ReadableStream;

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../cluster/native.js';
-import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../daemon/options.js';
+import { DAEMON_NODE_FLAGS, daemonProcessEnv } from '../daemon/options.js';
 import { type Lab, labUnavailable } from './lab.js';
 
 /** Why lab tests with FUSE cannot run here (no lab, addon not built, no /dev/fuse), or undefined. */
@@ -42,9 +42,9 @@ export interface FsResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** This process's environment with the daemon's (DAEMON_ENV), as the bins' shebang sets it. */
+/** This process's environment as the bins' shebang gives it to the daemon (daemonProcessEnv). */
 export function daemonEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...DAEMON_ENV, ...extra };
+  return daemonProcessEnv(process.env, extra);
 }
 
 export class DaemonLab {

@@ -10,7 +10,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DAEMON_NODE_FLAGS, daemonShebang } from '../../src/daemon/options.js';
+import { spawnSync } from 'node:child_process';
+import { DAEMON_ENV, DAEMON_ENV_UNSET, DAEMON_NODE_FLAGS, daemonProcessEnv, daemonShebang } from '../../src/daemon/options.js';
 
 export const MAX_FUNCTION_LINES = 70;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -139,6 +140,21 @@ describe('source structure', () => {
     const graph = folderImports();
     assert.ok(graph.has('fuse') && graph.get('fuse')!.has('fsops'), 'the import graph was read (fuse imports fsops)');
     assert.deepEqual([...new Set(cycles(graph))], []);
+  });
+
+  it('the daemon starts without NODE_EXTRA_CA_CERTS: its bin drops it (Node would read the file at boot), the lab and daemonize too', () => {
+    const extra = { NODE_EXTRA_CA_CERTS: '/nonexistent/pmxcfs-ts-test-ca.pem' };
+    // Node warns at boot when it cannot read the file: the warning shows it was read.
+    const plain = spawnSync(process.execPath, [join(ROOT, 'bin', 'pmxcfs-ts.mjs'), 'help'], { env: { ...process.env, ...extra }, encoding: 'utf8' });
+    assert.match(plain.stderr, /Ignoring extra certs/, 'node itself reads NODE_EXTRA_CA_CERTS');
+    for (const bin of ['pmxcfs.mjs', 'pmxcfs-ts.mjs']) {
+      const run = spawnSync(join(ROOT, 'bin', bin), ['--help'], { env: { ...process.env, ...extra }, encoding: 'utf8' });
+      assert.doesNotMatch(run.stderr, /Ignoring extra certs/, bin);
+      assert.equal(run.error, undefined, bin);
+    }
+    const env = daemonProcessEnv({ ...extra, KEEP: '1' }, { ADDED: '2' });
+    assert.deepEqual(DAEMON_ENV_UNSET, ['NODE_EXTRA_CA_CERTS']);
+    assert.deepEqual(env, { KEEP: '1', ...DAEMON_ENV, ADDED: '2' });
   });
 
   it("the bins' shebang sets DAEMON_ENV and DAEMON_NODE_FLAGS (what the lab and the bench pass)", () => {
