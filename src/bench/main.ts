@@ -107,8 +107,10 @@ export interface SyncFigure {
   kind: Kind;
   /** A mixed round's senders (nodes 1, 2): C senders + TS joiner, or the reverse. */
   senders?: Kind;
-  /** The worst p99 (ms) of `stat` on nodes 1 and 2's own /etc/pve while they send the full copy. */
+  /** The worst p99 (ms) over the rounds of `stat` on the leader's (node 1's) own /etc/pve while it sends the full copy: issue 14's figure. */
   leaderStatP99Ms: number;
+  /** The same on node 2, the other sender: a synced member that receives the copy and ignores it. */
+  otherSenderStatP99Ms: number;
   db: string;
   inodes: number;
   bytes: number;
@@ -197,6 +199,7 @@ interface SyncResult {
   joinerRssMiB: number;
   leaderRssMiB: number;
   leaderStatP99Ms: number;
+  otherSenderStatP99Ms: number;
 }
 
 /** Median time and worst RSS and p99 over a figure's rounds. */
@@ -211,6 +214,7 @@ function syncFigure(spec: DbSpec, kind: Kind, rs: readonly SyncResult[]): SyncFi
     joinerRssMiB: Math.max(...rs.map((x) => x.joinerRssMiB)),
     leaderRssMiB: Math.max(...rs.map((x) => x.leaderRssMiB)),
     leaderStatP99Ms: Math.max(...rs.map((x) => x.leaderStatP99Ms)),
+    otherSenderStatP99Ms: Math.max(...rs.map((x) => x.otherSenderStatP99Ms)),
   };
 }
 
@@ -532,7 +536,7 @@ class Bench {
     log(`  ${kind}: CPU ms of the others: ${Object.entries(cpuPerOp(others0, others1, 1000)).filter(([k]) => k !== 'pmxcfs n1').map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
     log(`  ${kind}: threads ms: leader ${threadCpuText(leaderThreads0, threadCpuUs(leaderPid))}; joiner ${threadCpuText({}, joinerThreads)}`);
     if (kind === 'TS') log(`  ${kind}: joiner timeline ms after spawn: ${joinerTimeline(this.lab.readLog(3, 'pmxcfs'), spawnedAt)}`);
-    const leaderStatP99Ms = probe === null ? NaN : await probe.stop();
+    const [leaderStatP99Ms, otherSenderStatP99Ms] = probe === null ? [NaN, NaN] : await probe.stop();
     await sleep(1000);
     const joinerRssMiB = (await rssMiB(p.pid)) ?? NaN;
     const leaderRssMiB = (await rssMiB(this.lab.proc(1, 'pmxcfs')!.pid)) ?? NaN;
@@ -540,7 +544,7 @@ class Bench {
     await this.waitSynced(kind, [3], 300_000, 3);
     await this.sameChecksum(kind);
     this.keepLogs(kind);
-    return { seconds: (t1 - t0) / 1000, joinerRssMiB, leaderRssMiB, leaderStatP99Ms };
+    return { seconds: (t1 - t0) / 1000, joinerRssMiB, leaderRssMiB, leaderStatP99Ms, otherSenderStatP99Ms };
   }
 
   /** $PMXCFS_BENCH_LOG_DIR: the daemons' and corosyncs' logs of each full copy are copied there (the lab is removed at the end). */
@@ -589,14 +593,14 @@ class Bench {
   /**
    * `stat` of a missing name in nodes 1 and 2's own /etc/pve in a loop (a negative
    * lookup is not cached by the kernel, so each one is a FUSE request the daemon must
-   * answer); stop() ends both and returns the worse p99 in ms.
+   * answer); stop() ends both and returns their p99s in ms: node 1 (the leader), node 2.
    */
-  statProbe(): { stop(): Promise<number> } {
+  statProbe(): { stop(): Promise<[number, number]> } {
     const stopFile = `/tmp/pmxcfs-bench-${this.lab.prefix}-statloop.stop`;
     rmSync(stopFile, { force: true });
     const runs = [1, 2].map((i) => this.lab.exec(i, [process.execPath, STATLOOP, '/etc/pve/.bench-stat-probe', stopFile], { timeoutMs: 900_000 }));
     return {
-      stop: async (): Promise<number> => {
+      stop: async (): Promise<[number, number]> => {
         writeFileSync(stopFile, '');
         const p99 = (await Promise.all(runs)).map((r, k) => {
           const lat = (JSON.parse(r.stdout || '{"latUs":[]}') as { latUs: number[] }).latUs.sort((a, b) => a - b);
@@ -604,7 +608,7 @@ class Bench {
           log(`  stat probe n${k + 1}: ${lat.length} probes, p50 ${ms(50)} p99 ${ms(99)} max ${ms(100)} ms`);
           return percentile(lat, 99) / 1000;
         });
-        return Math.max(...p99);
+        return [p99[0]!, p99[1]!];
       },
     };
   }
@@ -617,7 +621,7 @@ class Bench {
         for (const kind of this.order(r)) {
           log(`sync ${spec.label}: round ${r + 1}/${spec.rounds}, ${kind}`);
           const res = await this.syncOnce(kind, spec.file);
-          log(`  ${kind}: ${res.seconds.toFixed(2)} s, joiner RSS ${res.joinerRssMiB.toFixed(0)} MiB, senders' stat p99 ${res.leaderStatP99Ms.toFixed(1)} ms`);
+          log(`  ${kind}: ${res.seconds.toFixed(2)} s, joiner RSS ${res.joinerRssMiB.toFixed(0)} MiB, stat p99 leader ${res.leaderStatP99Ms.toFixed(1)} ms, other sender ${res.otherSenderStatP99Ms.toFixed(1)} ms`);
           runs.set(kind, [...(runs.get(kind) ?? []), res]);
         }
       }
