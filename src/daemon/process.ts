@@ -12,12 +12,12 @@
  * | daemonize       | fork + readiness pipe; the parent writes the pid  |
  * | signalReady     | the child writes '1' to the pipe                  |
  */
-import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { chownSync, closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { atomicWriteFile } from '../dcdb/corosync-conf.js';
 import type { Log } from '../util/log.js';
 import { posix } from '../util/posix.js';
+import { nodeChildProcess } from '../util/lazy.js';
 import { daemonProcessEnv } from './options.js';
 
 /** pmxcfs.c: 11 flock attempts, 1 s apart. */
@@ -121,7 +121,7 @@ export async function acquireLock(file: string, log: Log): Promise<number> {
  * C's parent does. The child's stdout/stderr stay attached (journal), stdin is null.
  */
 export async function daemonize(argv: readonly string[], pidFile: string): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
+  const child = nodeChildProcess().spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     env: daemonProcessEnv(process.env, { [CHILD_ENV]: '1' }),

@@ -7,11 +7,11 @@
  * never blocks. The reload still happens only on the originating member and only
  * when the host file had a version.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Memdb } from '../memdb/memdb.js';
 import type { Log } from '../util/log.js';
+import { nodeChildProcess } from '../util/lazy.js';
 import { COROSYNC_CONF } from './apply.js';
 
 export const HOST_COROSYNC_CONF = '/etc/corosync/corosync.conf';
@@ -64,7 +64,7 @@ export interface CorosyncConfOptions {
 export type CorosyncConfOutcome = 'absent' | 'unparsable' | 'unchanged' | 'host-newer' | 'write-failed' | 'written' | 'written-reload';
 
 function runCfgtoolReload(log: Log): void {
-  const child = spawn('corosync-cfgtool', ['-R'], { stdio: 'ignore' });
+  const child = nodeChildProcess().spawn('corosync-cfgtool', ['-R'], { stdio: 'ignore' });
   child.on('error', (err) => log.error({ err: err.message }, 'corosync-cfgtool -R failed'));
   child.on('exit', (code) => {
     if (code !== 0) log.error({ code }, 'corosync-cfgtool -R failed');

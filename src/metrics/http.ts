@@ -2,12 +2,13 @@
  * `--metrics-listen ADDR:PORT`: GET /metrics for a Prometheus scraper. Nothing else
  * is served (404), no request body is read; off unless the option is given.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { nodeHttp } from '../util/lazy.js';
 import type { Log } from '../util/log.js';
 import type { Metrics } from './metrics.js';
 
 export function startMetricsHttp(m: Metrics, listen: { readonly host: string; readonly port: number }, log: Log): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = nodeHttp().createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
       return;

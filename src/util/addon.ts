@@ -3,9 +3,9 @@
  * (corosync.node, fuse.node, posix.node). Each is loaded lazily on first use, so
  * commands that do not need one never load it. PMXCFS_NATIVE_DIR overrides the folder.
  */
-import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lazyRequire } from './lazy.js';
 
 /**
  * The repository root: the folder holding dist/, where this module is compiled to
@@ -24,9 +24,5 @@ export function nativeDir(): string {
 
 /** A lazy, memoised loader for build/Release/NAME.node typed as T. */
 export function addonLoader<T>(name: string): () => T {
-  let addon: T | undefined;
-  return () => {
-    if (addon === undefined) addon = createRequire(import.meta.url)(join(nativeDir(), `${name}.node`)) as T;
-    return addon;
-  };
+  return lazyRequire<T>(() => join(nativeDir(), `${name}.node`));
 }

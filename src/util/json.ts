@@ -3,13 +3,16 @@
  * decimal digits, as pino does in the logs. JSON.stringify alone throws on a bigint.
  * The marker carries a per-process nonce so that no string value can imitate it.
  */
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto, once } from './lazy.js';
 
-const NONCE = randomBytes(8).toString('hex');
-const MARK = `\u0000u64:${NONCE}:`;
-const MARKED = new RegExp(`"\\\\u0000u64:${NONCE}:(\\d+)"`, 'g');
+/** The marker and its pattern, made at the first use (node:crypto is not loaded at start: util/lazy.ts). */
+const marker = once(() => {
+  const nonce = nodeCrypto().randomBytes(8).toString('hex');
+  return { mark: `\u0000u64:${nonce}:`, marked: new RegExp(`"\\\\u0000u64:${nonce}:(\\d+)"`, 'g') };
+});
 
 export function toJson(value: unknown, indent?: number): string {
-  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? MARK + v.toString() : v), indent);
-  return text.replace(MARKED, '$1');
+  const { mark, marked } = marker();
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? mark + v.toString() : v), indent);
+  return text.replace(marked, '$1');
 }

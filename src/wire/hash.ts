@@ -7,7 +7,8 @@
  * | entryCsum        | memdb_tree_entry_csum (inode first)           |
  * | databaseChecksum | memdb_compute_checksum (all entries, sorted)  |
  */
-import { createHash, type Hash, hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { nodeCrypto } from '../util/lazy.js';
 import { DT_REG, type EntryFields } from './entry.js';
 import { writeU64 } from './u64.js';
 
@@ -82,8 +83,8 @@ function digestOfEntry(e: EntryFields, withInode: boolean, as: 'buffer' | 'binar
   // 'binary' is Node's name for latin1: one char per byte.
   const parts = entryPreimage(e, withInode);
   // One part: the packed preimage in scratch, hashed in one call.
-  if (parts.length === 1) return hash('sha256', parts[0]!, as as 'buffer');
-  const h = createHash('sha256');
+  if (parts.length === 1) return nodeCrypto().hash('sha256', parts[0]!, as as 'buffer');
+  const h = nodeCrypto().createHash('sha256');
   for (const part of parts) h.update(part);
   return as === 'buffer' ? h.digest() : h.digest(as);
 }
@@ -105,7 +106,7 @@ export function entryCsum(e: EntryFields): Buffer {
 
 /** memdb_compute_checksum over entries that the caller passes sorted by inode. */
 export function databaseChecksum(sorted: Iterable<EntryFields>): Buffer {
-  const h = createHash('sha256');
+  const h = nodeCrypto().createHash('sha256');
   let used = 0;
   for (const e of sorted) {
     const n = entryBytes(e, true);
