@@ -1,8 +1,9 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --min-semi-space-size=2 --lazy-new-space-shrinking
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node
 // Entry point: the compiled CLI lives in dist/ (built by `npm install` / `npm run build`).
-// The environment and node flags: see DAEMON_ENV and DAEMON_NODE_FLAGS
-// (src/daemon/options.ts) for why; they cannot be set once the process runs. Keep in
-// step with them: the lab and the bench pass them when they run `node <bin>`.
+// The environment: see DAEMON_ENV and DAEMON_ENV_UNSET (src/daemon/options.ts) for
+// why; it cannot be changed once the process runs (the lab and the bench pass it when
+// they run `node <bin>`). No node flags: the daemon sets its V8 flags itself
+// (DAEMON_V8_FLAGS), after its code is loaded.
 import { main } from '../dist/src/cli/main.js';
 
 main(process.argv.slice(2)).then(

@@ -31,7 +31,7 @@ await build({
   banner: { js: "const __pmxcfsBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
-// The cache under the daemon's node flags (V8 refuses a cache made under other flags).
-const { DAEMON_NODE_FLAGS } = await import(`${root}dist/src/daemon/options.js`);
+// The cache with no V8 flag, as the daemon runs (V8 refuses a cache made under other
+// flags; the daemon sets its own only after the bundle is loaded: DAEMON_V8_FLAGS).
 const script = `import('${root}dist/src/cli/bundle.js').then((b) => { b.writeBundleCache(${JSON.stringify(bundle)}); process.exit(0); });`;
-execFileSync(process.execPath, [...DAEMON_NODE_FLAGS, '-e', script], { stdio: 'inherit' });
+execFileSync(process.execPath, ['-e', script], { stdio: 'inherit' });

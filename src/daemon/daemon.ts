@@ -45,7 +45,7 @@ import { createLogger, domainLog, setDebug } from '../util/logger.js';
 // initializers.
 import { type ClusterParts, clusterServices } from './cluster.js';
 import { controlSocketPath, startControlServer } from './control.js';
-import { type DaemonOptions, parseDaemonArgs } from './options.js';
+import { applyDaemonV8Flags, type DaemonOptions, parseDaemonArgs } from './options.js';
 import { acquireLock, CHILD_ENV, daemonize, hugePagesDone, keepMallocHeap, prepareDirs, resolveNodeIp, signalReady, StartupError } from './process.js';
 import type { DaemonService } from './service.js';
 import { daemonStatus, type Identity } from './status.js';
@@ -401,6 +401,7 @@ export class Daemon {
 }
 
 export async function runDaemon(argv: readonly string[]): Promise<number> {
+  applyDaemonV8Flags();
   const parsed = parseDaemonArgs(argv);
   if (!parsed.ok) {
     (parsed.exitCode === 0 ? process.stdout : process.stderr).write(parsed.message.endsWith('\n') ? parsed.message : parsed.message + '\n');

@@ -2,6 +2,7 @@
  * Command line of the daemon: C's flags (pmxcfs.c: main, GOption) plus long options
  * to relocate every path, so tests and lab nodes can run several daemons.
  */
+import { setFlagsFromString } from 'node:v8';
 
 export interface DaemonOptions {
   readonly foreground: boolean;
@@ -31,20 +32,29 @@ export interface DaemonOptions {
 }
 
 /**
- * Node flags of the daemon's process, as in the shebang of bin/pmxcfs.mjs and
- * bin/pmxcfs-ts.mjs (test/unit/style.test.ts keeps them in step):
- * - young-generation semi-spaces of exactly 2 MiB: V8 grows them to 16 MiB under the
- *   allocation of a large load or sync and keeps them (~20 MiB of RSS at 60k inodes);
- * - no eager shrinking of the new space: by default V8 gives the semi-space pages back
- *   after most scavenges (madvise + mprotect) and faults them in again at the next one.
- *   On a virtualised host a page fault costs 10–80 µs and an mprotect far more; in a
- *   local-mode run of 1,000 file writes this took V8's mprotect/madvise calls from
- *   134/104 to 2/4 and the page faults per file from 6.0 to 2.7.
+ * V8 flags the daemon sets on itself at the start of runDaemon (applyDaemonV8Flags),
+ * not on node's command line: V8 takes a code cache only when it was made under the
+ * same flags, so with any flag on the command line Node's built-in modules (the module
+ * loaders, streams, net, ...) and the bundle compile from source at every start. Lab,
+ * 6k `-l` start, 4 alternated runs each: from Node's boot to the lock phase 35–51 ms
+ * with no flag, 49–72 ms with the former command-line flags (--max-semi-space-size=2
+ * --min-semi-space-size=2 --lazy-new-space-shrinking).
+ * - --semi-space-growth-factor=1: the young generation stays at its initial size
+ *   (1 MiB semi-spaces); V8 reads the factor each time it would grow it. By default it
+ *   grows to 16 MiB semi-spaces under a load or sync and keeps them (~30 MiB of RSS),
+ *   and its pages are faulted in one by one (on this virtualised host 10–80 µs each):
+ *   lab, 1,000 files of 4 KiB on a pmxcfs-ts cluster, writer page faults per file 1.9
+ *   without the flag, 1.3 with it or with the former command-line flags.
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--min-semi-space-size=2', '--lazy-new-space-shrinking'];
+export const DAEMON_V8_FLAGS = '--semi-space-growth-factor=1';
+
+/** Set DAEMON_V8_FLAGS in this process (the daemon's; the CLI's tools run without them). */
+export function applyDaemonV8Flags(): void {
+  setFlagsFromString(DAEMON_V8_FLAGS);
+}
 
 /**
- * Environment of the daemon's process, set in the same places as DAEMON_NODE_FLAGS
+ * Environment of the daemon's process, set in the same places as DAEMON_ENV_UNSET
  * (glibc reads its tunables once, at exec): glibc's heap asks for transparent huge
  * pages (madvise(MADV_HUGEPAGE); Debian's default THP mode is "madvise", so without it
  * the heap is faulted in 4 KiB at a time). File data lives in that heap, one malloc per
@@ -73,11 +83,11 @@ export function daemonProcessEnv(env: NodeJS.ProcessEnv, extra: Readonly<Record<
   return out;
 }
 
-/** The shebang of the bins: DAEMON_ENV_UNSET, DAEMON_ENV and DAEMON_NODE_FLAGS through env -S. */
+/** The shebang of the bins: DAEMON_ENV_UNSET and DAEMON_ENV through env -S (no node flags: DAEMON_V8_FLAGS). */
 export function daemonShebang(): string {
   const unset = DAEMON_ENV_UNSET.map((name) => `-u ${name}`);
   const env = Object.entries(DAEMON_ENV).map(([k, v]) => `${k}=${v}`);
-  return `#!/usr/bin/env -S ${[...unset, ...env, 'node', ...DAEMON_NODE_FLAGS].join(' ')}`;
+  return `#!/usr/bin/env -S ${[...unset, ...env, 'node'].join(' ')}`;
 }
 
 export const DEFAULTS: DaemonOptions = {

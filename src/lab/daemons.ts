@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../cluster/native.js';
-import { DAEMON_NODE_FLAGS, daemonProcessEnv } from '../daemon/options.js';
+import { daemonProcessEnv } from '../daemon/options.js';
 import { type Lab, labUnavailable } from './lab.js';
 
 /** Why lab tests with FUSE cannot run here (no lab, addon not built, no /dev/fuse), or undefined. */
@@ -53,7 +53,7 @@ export class DaemonLab {
 
   /** The bin run as its shebang runs it (with the daemon's Node flags; its environment: daemonEnv). */
   cli(...args: string[]): string[] {
-    return [process.execPath, ...DAEMON_NODE_FLAGS, this.bin, ...args];
+    return [process.execPath, this.bin, ...args];
   }
 
   /**
