@@ -44,6 +44,16 @@ describe('daemon bundle', () => {
     assert.equal(other.stdout.trim(), 'rejected', other.stderr);
   });
 
+  it('loads no built-in that the start does not use (util/lazy.ts: each costs start-up time)', () => {
+    const lazy = ['crypto', 'http', 'child_process', 'fs/promises'];
+    const script = `import('./dist/src/cli/bundle.js').then((b) => { b.loadBundle(${JSON.stringify(bundle)}); console.log(JSON.stringify(process.moduleLoadList)); })`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const loaded = new Set(JSON.parse(r.stdout) as string[]);
+    assert.ok(loaded.has('NativeModule net'), 'the list names built-ins as NativeModule <id>');
+    assert.deepEqual(lazy.filter((id) => loaded.has(`NativeModule ${id}`)), []);
+  });
+
   it('is what the bins load while fresh; the compiled tree once tsc ran after it', () => {
     assert.equal(loadedDaemon(), 'bundle');
     const { atime, mtime } = statSync(bundle);

@@ -157,6 +157,24 @@ describe('source structure', () => {
     assert.deepEqual(env, { KEEP: '1', ...DAEMON_ENV, ADDED: '2' });
   });
 
+  it('DAEMON_V8_FLAGS, set at run time, keep the young generation at its initial size', () => {
+    const newSpaceAfterChurn = (apply: boolean): number => {
+      const script = [
+        `const o = await import(${JSON.stringify(join(ROOT, 'dist', 'src', 'daemon', 'options.js'))});`,
+        apply ? 'o.applyDaemonV8Flags();' : '',
+        'const v8 = await import("node:v8"); let keep = [];',
+        'for (let i = 0; i < 3e6; i++) { keep.push({ i }); if (keep.length > 1e5) keep = []; }',
+        'console.log(v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size);',
+      ].join(' ');
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return Number(r.stdout.trim());
+    };
+    const MiB = 1024 * 1024;
+    assert.ok(newSpaceAfterChurn(false) > 4 * MiB, 'without the flags V8 grows the young generation');
+    assert.ok(newSpaceAfterChurn(true) <= 2 * MiB);
+  });
+
   it("the bins' shebang sets DAEMON_ENV and no node flag (what the lab and the bench pass)", () => {
     assert.ok(daemonShebang().endsWith(' node'));
     for (const bin of ['pmxcfs.mjs', 'pmxcfs-ts.mjs']) {
