@@ -39,8 +39,8 @@ export function loadBundle(bundle: string): { exports: unknown; cache: 'used' | 
 }
 
 /**
- * Build time (scripts/bundle.mjs, under the daemon's node flags, which V8's check
- * includes): run the bundle's top level once and keep what V8 compiled for it.
+ * Build time (scripts/bundle.mjs, with no V8 flag, as the daemon loads it: V8's check
+ * includes the flags): run the bundle's top level once and keep what V8 compiled for it.
  */
 export function writeBundleCache(bundle: string): void {
   const script = compile(bundle, undefined);

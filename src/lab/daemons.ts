@@ -51,7 +51,7 @@ export class DaemonLab {
   readonly bin = join(packageRoot(), 'bin', 'pmxcfs-ts.mjs');
   constructor(readonly lab: Lab) {}
 
-  /** The bin run as its shebang runs it (with the daemon's Node flags; its environment: daemonEnv). */
+  /** The bin run as its shebang runs it (no node flags; its environment: daemonEnv). */
   cli(...args: string[]): string[] {
     return [process.execPath, this.bin, ...args];
   }
